@@ -1,0 +1,90 @@
+import { randomUUID } from 'node:crypto';
+import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
+import { errors } from '../errors/app-error.ts';
+import type { RevocationsRepository } from './revocations.repository.ts';
+
+const ISSUER = 'postura';
+/** Distinct audiences make an access token useless at a WebSocket and a ws token useless at the API. */
+const ACCESS_AUDIENCE = 'postura:access';
+const WS_AUDIENCE = 'postura:ws';
+
+export interface IssuedToken {
+  token: string;
+  jti: string;
+  expiresAt: Date;
+}
+
+export interface VerifiedToken {
+  userId: string;
+  jti: string;
+  expiresAt: Date;
+}
+
+export interface TokenServiceDeps {
+  secret: string;
+  revocations: RevocationsRepository;
+  wsTokenTtlSeconds: number;
+}
+
+export class TokenService {
+  private readonly key: Uint8Array;
+
+  constructor(private readonly deps: TokenServiceDeps) {
+    this.key = new TextEncoder().encode(deps.secret);
+  }
+
+  issueAccessToken(userId: string, ttlSeconds: number): Promise<IssuedToken> {
+    return this.sign(userId, ACCESS_AUDIENCE, ttlSeconds);
+  }
+
+  issueWsToken(userId: string): Promise<IssuedToken> {
+    return this.sign(userId, WS_AUDIENCE, this.deps.wsTokenTtlSeconds);
+  }
+
+  /** Accepts a valid, unexpired, unrevoked access token. */
+  async verifyAccessToken(token: string): Promise<VerifiedToken> {
+    const verified = await this.verify(token, ACCESS_AUDIENCE);
+    if (await this.deps.revocations.isRevoked(verified.jti)) throw errors.invalidToken('Token has been revoked');
+    return verified;
+  }
+
+  /** Accepts a ws token exactly once: its id is burnt by the same statement that checks it. */
+  async consumeWsToken(token: string): Promise<VerifiedToken> {
+    const verified = await this.verify(token, WS_AUDIENCE);
+    if (!(await this.deps.revocations.burnOnce(verified.jti, verified.expiresAt))) {
+      throw errors.invalidToken('WebSocket token already used');
+    }
+    return verified;
+  }
+
+  revoke(token: VerifiedToken): Promise<void> {
+    return this.deps.revocations.revoke(token.jti, 'access', token.expiresAt);
+  }
+
+  private async sign(userId: string, audience: string, ttlSeconds: number): Promise<IssuedToken> {
+    const jti = randomUUID();
+    const issuedAt = Math.floor(Date.now() / 1000);
+    const token = await new SignJWT({})
+      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+      .setSubject(userId)
+      .setJti(jti)
+      .setIssuer(ISSUER)
+      .setAudience(audience)
+      .setIssuedAt(issuedAt)
+      .setExpirationTime(issuedAt + ttlSeconds)
+      .sign(this.key);
+    return { token, jti, expiresAt: new Date((issuedAt + ttlSeconds) * 1000) };
+  }
+
+  private async verify(token: string, audience: string): Promise<VerifiedToken> {
+    try {
+      const { payload } = await jwtVerify(token, this.key, { issuer: ISSUER, audience, algorithms: ['HS256'] });
+      if (!payload.sub || !payload.jti || !payload.exp) throw errors.invalidToken();
+      return { userId: payload.sub, jti: payload.jti, expiresAt: new Date(payload.exp * 1000) };
+    } catch (error) {
+      if (error instanceof joseErrors.JWTExpired) throw errors.invalidToken('Token has expired');
+      if (error instanceof joseErrors.JOSEError || error instanceof TypeError) throw errors.invalidToken();
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,36 @@
+import { buildApp } from '../app.ts';
+import { resolveJwtSecret } from '../auth/jwt-secret.ts';
+import type { Config } from '../config/config.ts';
+import { openAdapters } from '../infra/adapters.ts';
+
+const SHUTDOWN_GRACE_MS = 10_000;
+
+/** Runs everything in one process: API now; queue workers and inference join as they arrive. */
+export async function runServe(config: Config): Promise<number> {
+  const adapters = await openAdapters(config);
+  const app = await buildApp({ config, jwtSecret: await resolveJwtSecret(config), ...adapters });
+  await app.listen({ host: config.host, port: config.port });
+
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      app.log.info({ signal }, 'shutting down');
+      const force = setTimeout(() => {
+        app.log.error('shutdown took too long; exiting');
+        resolve(1);
+      }, SHUTDOWN_GRACE_MS);
+      force.unref();
+      app.close()
+        .then(() => adapters.close())
+        .then(() => resolve(0), (error) => {
+          app.log.error({ err: error }, 'error during shutdown');
+          resolve(1);
+        })
+        .finally(() => clearTimeout(force));
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+  });
+}

@@ -1,0 +1,63 @@
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from './config.ts';
+
+const STRONG = 'k'.repeat(20) + 'Q7!x-9zP_rT2mW8vL4nB';
+
+describe('loadConfig', () => {
+  it('runs embedded with nothing set', () => {
+    const config = loadConfig({});
+    expect(config.port).toBe(5000);
+    expect(config.env).toBe('development');
+    expect(config.dataDir).toBe(path.resolve('./data'));
+    expect(config.database).toEqual({ driver: 'pglite', dataDir: path.resolve('./data/pglite') });
+    expect(config.redis).toEqual({ driver: 'memory' });
+    expect(config.auth.studioTokenTtlSeconds).toBe(10_800);
+    expect(config.auth.liveTokenTtlSeconds).toBe(604_800);
+    expect(config.auth.wsTokenTtlSeconds).toBe(300);
+  });
+
+  it('switches to server adapters when their URLs are set', () => {
+    const config = loadConfig({ DATABASE_URL: 'postgres://db/x', REDIS_URL: 'redis://r:6379', ALLOWED_ORIGINS: 'https://a.example, https://b.example' });
+    expect(config.database).toMatchObject({ driver: 'postgres', url: 'postgres://db/x', schema: null });
+    expect(config.redis).toEqual({ driver: 'redis', url: 'redis://r:6379' });
+    expect(config.auth.allowedOrigins).toEqual(['https://a.example', 'https://b.example']);
+  });
+
+  it('is frozen all the way down', () => {
+    const config = loadConfig({});
+    expect(Object.isFrozen(config)).toBe(true);
+    expect(Object.isFrozen(config.auth)).toBe(true);
+    expect(() => {
+      (config.auth as { ipAttempts: number }).ipAttempts = 1;
+    }).toThrow(TypeError);
+  });
+
+  it('lists every problem at once', () => {
+    try {
+      loadConfig({ PORT: 'eighty', NODE_ENV: 'staging', COOKIE_SECURE: 'maybe' });
+      expect.unreachable();
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      const { problems } = error as ConfigError;
+      expect(problems).toHaveLength(3);
+      expect(problems.join('\n')).toMatch(/NODE_ENV[\s\S]*PORT[\s\S]*COOKIE_SECURE/);
+    }
+  });
+
+  it.each([
+    [{}, /JWT_SECRET is required/],
+    [{ JWT_SECRET: 'changeme' }, /too weak/],
+    [{ JWT_SECRET: 'short-but-not-a-default' }, /too weak/],
+  ])('refuses production without a strong secret (%j)', (env, message) => {
+    expect(() => loadConfig({ NODE_ENV: 'production', ...env })).toThrow(message);
+  });
+
+  it('accepts production with a strong secret; overrides merge without touching the environment', () => {
+    const config = loadConfig({ NODE_ENV: 'production', JWT_SECRET: STRONG }, { port: 0, auth: { ipAttempts: 2 } });
+    expect(config.env).toBe('production');
+    expect(config.port).toBe(0);
+    expect(config.auth.ipAttempts).toBe(2);
+    expect(config.auth.emailAttempts).toBe(10);
+  });
+});

@@ -1,0 +1,190 @@
+import path from 'node:path';
+
+/** Where the database lives: embedded PGlite under the data folder (or in memory for tests), or a PostgreSQL server. */
+export type DatabaseConfig =
+  | { driver: 'pglite'; dataDir: string | null }
+  | { driver: 'postgres'; url: string; schema: string | null; poolSize: number };
+
+/** Shared counters and fan-out: in this process only, or one Redis server seen by every process. */
+export type RedisConfig = { driver: 'memory' } | { driver: 'redis'; url: string };
+
+export interface AuthConfig {
+  jwtSecret: string | null;
+  studioTokenTtlSeconds: number;
+  liveTokenTtlSeconds: number;
+  wsTokenTtlSeconds: number;
+  /** Browser origins allowed to send cookie-authenticated state changes (and CORS). */
+  allowedOrigins: readonly string[];
+  cookieSecure: 'auto' | boolean;
+  /** Brute-force limits: attempts per window, per client IP and per email. */
+  ipAttempts: number;
+  emailAttempts: number;
+  attemptWindowSeconds: number;
+}
+
+export interface Config {
+  env: 'development' | 'production' | 'test';
+  host: string;
+  port: number;
+  /** Behind a load balancer: take the client IP and protocol from X-Forwarded-* headers. */
+  trustProxy: boolean;
+  dataDir: string;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  database: DatabaseConfig;
+  redis: RedisConfig;
+  auth: AuthConfig;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Secrets that appear in tutorials and templates: accepting them in production would be the same as no secret. */
+const KNOWN_WEAK_SECRETS = new Set([
+  'secret', 'changeme', 'change-me', 'dev', 'development', 'jwt-secret', 'jwt_secret', 'your-secret-key',
+  'your_jwt_secret', 'super-secret', 'supersecret', 'postura', 'test', 'password', 'default',
+]);
+const MIN_PRODUCTION_SECRET_LENGTH = 32;
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** Parses the environment once into a frozen config; every problem is reported together. */
+export function loadConfig(env: Env, overrides: DeepPartial<Config> = {}): Config {
+  const problems: string[] = [];
+  const read = new EnvReader(env, problems);
+
+  const nodeEnv = read.oneOf('NODE_ENV', ['development', 'production', 'test'] as const, 'development');
+  const dataDir = path.resolve(read.string('DATA_DIR', './data'));
+  const databaseUrl = read.optionalString('DATABASE_URL');
+  const redisUrl = read.optionalString('REDIS_URL');
+  const jwtSecret = read.optionalString('JWT_SECRET') ?? null;
+
+  const config: Config = {
+    env: nodeEnv,
+    host: read.string('HOST', '0.0.0.0'),
+    port: read.integer('PORT', 5000, { min: 0, max: 65535 }),
+    trustProxy: read.boolean('TRUST_PROXY', false),
+    dataDir,
+    logLevel: read.oneOf('LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
+    database: databaseUrl
+      ? {
+          driver: 'postgres',
+          url: databaseUrl,
+          schema: read.optionalString('DATABASE_SCHEMA') ?? null,
+          poolSize: read.integer('DATABASE_POOL_SIZE', 10, { min: 1, max: 500 }),
+        }
+      : { driver: 'pglite', dataDir: path.join(dataDir, 'pglite') },
+    redis: redisUrl ? { driver: 'redis', url: redisUrl } : { driver: 'memory' },
+    auth: {
+      jwtSecret,
+      studioTokenTtlSeconds: read.integer('STUDIO_TOKEN_TTL_SECONDS', 3 * 3600, { min: 60 }),
+      liveTokenTtlSeconds: read.integer('LIVE_TOKEN_TTL_SECONDS', 7 * 24 * 3600, { min: 60 }),
+      wsTokenTtlSeconds: 300,
+      allowedOrigins: read.list('ALLOWED_ORIGINS', []),
+      cookieSecure: env.COOKIE_SECURE?.trim() ? read.boolean('COOKIE_SECURE', false) : 'auto',
+      ipAttempts: read.integer('AUTH_IP_ATTEMPTS', 30, { min: 1 }),
+      emailAttempts: read.integer('AUTH_EMAIL_ATTEMPTS', 10, { min: 1 }),
+      attemptWindowSeconds: read.integer('AUTH_ATTEMPT_WINDOW_SECONDS', 900, { min: 1 }),
+    },
+  };
+
+  const merged = deepMerge<Config>(config, overrides);
+  problems.push(...checkProductionSecret(merged));
+  if (problems.length > 0) throw new ConfigError(problems);
+  return deepFreeze(merged);
+}
+
+function checkProductionSecret(config: Config): string[] {
+  if (config.env !== 'production') return [];
+  const secret = config.auth.jwtSecret;
+  if (!secret) return ['JWT_SECRET is required when NODE_ENV=production'];
+  if (KNOWN_WEAK_SECRETS.has(secret.toLowerCase()) || secret.length < MIN_PRODUCTION_SECRET_LENGTH) {
+    return [`JWT_SECRET is too weak for production: use at least ${MIN_PRODUCTION_SECRET_LENGTH} random characters`];
+  }
+  return [];
+}
+
+class EnvReader {
+  constructor(private readonly env: Env, private readonly problems: string[]) {}
+
+  optionalString(name: string): string | undefined {
+    const value = this.env[name]?.trim();
+    return value ? value : undefined;
+  }
+
+  string(name: string, fallback: string): string {
+    return this.optionalString(name) ?? fallback;
+  }
+
+  integer(name: string, fallback: number, range: { min?: number; max?: number } = {}): number {
+    const raw = this.optionalString(name);
+    if (raw === undefined) return fallback;
+    const value = Number(raw);
+    const { min = -Infinity, max = Infinity } = range;
+    if (!Number.isInteger(value) || value < min || value > max) {
+      this.problems.push(`${name} must be an integer between ${min} and ${max}, got "${raw}"`);
+      return fallback;
+    }
+    return value;
+  }
+
+  oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
+    const raw = this.optionalString(name);
+    if (raw === undefined) return fallback;
+    if (!(allowed as readonly string[]).includes(raw)) {
+      this.problems.push(`${name} must be one of ${allowed.join(', ')}, got "${raw}"`);
+      return fallback;
+    }
+    return raw as T;
+  }
+
+  boolean(name: string, fallback: boolean): boolean {
+    const raw = this.optionalString(name)?.toLowerCase();
+    if (raw === undefined) return fallback;
+    if (['1', 'true', 'yes'].includes(raw)) return true;
+    if (['0', 'false', 'no'].includes(raw)) return false;
+    this.problems.push(`${name} must be true or false, got "${raw}"`);
+    return fallback;
+  }
+
+  list(name: string, fallback: string[]): string[] {
+    const raw = this.optionalString(name);
+    if (raw === undefined) return fallback;
+    return raw.split(',').map((s) => s.trim()).filter(Boolean);
+  }
+}
+
+export type DeepPartial<T> = T extends readonly unknown[]
+  ? T
+  : T extends object
+    ? { [K in keyof T]?: DeepPartial<T[K]> }
+    : T;
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function deepMerge<T>(base: T, overrides: DeepPartial<T>): T {
+  if (!isPlainObject(base) || !isPlainObject(overrides)) return (overrides ?? base) as T;
+  const out: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(overrides)) {
+    if (value === undefined) continue;
+    const current = out[key];
+    // A union member (e.g. database driver) is replaced whole when the driver changes.
+    const sameShape = isPlainObject(current) && isPlainObject(value)
+      && (!('driver' in value) || value.driver === current.driver);
+    out[key] = sameShape ? deepMerge(current, value as never) : value;
+  }
+  return out as T;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null) {
+    for (const inner of Object.values(value)) deepFreeze(inner);
+    Object.freeze(value);
+  }
+  return value;
+}

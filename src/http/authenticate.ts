@@ -1,0 +1,113 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { AuthService } from '../auth/auth.service.ts';
+import type { VerifiedToken } from '../auth/token.service.ts';
+import type { AuthConfig } from '../config/config.ts';
+import { errors } from '../errors/app-error.ts';
+import type { User } from '../users/user.ts';
+
+export const ACCESS_COOKIE = 'access_token_cookie';
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+export interface AuthContext {
+  user: User;
+  token: VerifiedToken;
+  via: 'bearer' | 'cookie';
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    auth: AuthContext | null;
+  }
+}
+
+export interface AuthGuards {
+  /** preHandler: the request must carry a valid access token (header or cookie). */
+  requireUser(request: FastifyRequest): Promise<void>;
+  /** preHandler: as requireUser, and the user is an admin. */
+  requireAdmin(request: FastifyRequest): Promise<void>;
+  /** preHandler: attaches the user when a valid token is present; anonymous otherwise. */
+  optionalUser(request: FastifyRequest): Promise<void>;
+}
+
+export function createAuthGuards(auth: AuthService, config: Pick<AuthConfig, 'allowedOrigins'>): AuthGuards {
+  const resolve = async (request: FastifyRequest): Promise<AuthContext | null> => {
+    const presented = readToken(request);
+    if (!presented) return null;
+    const { user, token } = await auth.authenticate(presented.token);
+    if (presented.via === 'cookie' && !SAFE_METHODS.has(request.method)) {
+      assertAllowedOrigin(request, config.allowedOrigins);
+    }
+    return { user, token, via: presented.via };
+  };
+
+  const requireUser = async (request: FastifyRequest): Promise<void> => {
+    request.auth = await resolve(request);
+    if (!request.auth) throw errors.unauthenticated();
+  };
+
+  return {
+    requireUser,
+    async requireAdmin(request) {
+      await requireUser(request);
+      if (!request.auth?.user.isAdmin) throw errors.forbidden();
+    },
+    async optionalUser(request) {
+      request.auth = await resolve(request);
+    },
+  };
+}
+
+/** The bearer header wins over the cookie; the live clients send `Token <t>` the way Django REST does. */
+function readToken(request: FastifyRequest): { token: string; via: 'bearer' | 'cookie' } | null {
+  const header = request.headers.authorization;
+  if (header) {
+    const match = /^(?:Bearer|Token)\s+(\S+)$/i.exec(header.trim());
+    if (!match) throw errors.invalidToken('Malformed Authorization header');
+    return { token: match[1]!, via: 'bearer' };
+  }
+  const cookie = request.cookies?.[ACCESS_COOKIE];
+  return cookie ? { token: cookie, via: 'cookie' } : null;
+}
+
+/**
+ * A cookie rides along on cross-site requests, so a state change authenticated only by the cookie must
+ * come from this site or a configured origin (CSRF defence on top of SameSite=Lax).
+ */
+function assertAllowedOrigin(request: FastifyRequest, allowedOrigins: readonly string[]): void {
+  const origin = request.headers.origin ?? originOf(request.headers.referer);
+  if (!origin || origin === 'null') throw errors.originNotAllowed();
+  const own = `${request.protocol}://${request.host}`;
+  if (origin !== own && !allowedOrigins.includes(origin)) throw errors.originNotAllowed();
+}
+
+function originOf(url: string | undefined): string | undefined {
+  if (!url) return undefined;
+  try {
+    return new URL(url).origin;
+  } catch {
+    return undefined;
+  }
+}
+
+export function isSecureCookie(request: FastifyRequest, config: { cookieSecure: AuthConfig['cookieSecure'] }, production: boolean): boolean {
+  if (config.cookieSecure !== 'auto') return config.cookieSecure;
+  return production || request.protocol === 'https';
+}
+
+export function setAccessCookie(
+  reply: FastifyReply,
+  token: { token: string; expiresAt: Date },
+  secure: boolean,
+): void {
+  reply.setCookie(ACCESS_COOKIE, token.token, {
+    httpOnly: true,
+    sameSite: 'lax',
+    secure,
+    path: '/',
+    expires: token.expiresAt,
+  });
+}
+
+export function clearAccessCookie(reply: FastifyReply, secure: boolean): void {
+  reply.clearCookie(ACCESS_COOKIE, { httpOnly: true, sameSite: 'lax', secure, path: '/' });
+}

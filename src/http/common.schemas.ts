@@ -1,0 +1,14 @@
+import { Type } from 'typebox';
+
+/** Family A ("studio") error body: `error` plus a machine `code`, sometimes more fields. */
+export const StudioError = Type.Object(
+  { error: Type.String(), code: Type.String() },
+  { additionalProperties: true, $id: 'StudioError' },
+);
+
+/** Family B ("live") error body, Django REST style. */
+export const LiveError = Type.Object({ detail: Type.String(), code: Type.String() }, { $id: 'LiveError' });
+
+export const studioErrors = (...statuses: number[]) =>
+  Object.fromEntries(statuses.map((s) => [s, Type.Ref('StudioError')]));
+export const liveErrors = (...statuses: number[]) => Object.fromEntries(statuses.map((s) => [s, Type.Ref('LiveError')]));

@@ -1,0 +1,51 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { AppError, errors, isAppError } from '../errors/app-error.ts';
+import { errorResponse, familyOfUrl } from './error-mapping.ts';
+
+/** Installs the one place where any thrown error becomes an HTTP answer. Bad input is never a 500. */
+export function installErrorHandler(app: FastifyInstance): void {
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const appError = toAppError(error);
+    if (appError.code === 'internal') {
+      request.log.error({ err: error }, 'unhandled error');
+    }
+    return sendAppError(request, reply, appError);
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    return sendAppError(request, reply, errors.notFound(`Route ${request.method} ${request.url.split('?')[0]}`));
+  });
+}
+
+export function sendAppError(request: FastifyRequest, reply: FastifyReply, error: AppError): FastifyReply {
+  const { status, body } = errorResponse(familyOfUrl(request.url), error.code, error.message, error.details);
+  if (error.retryAfterSeconds !== undefined) reply.header('Retry-After', String(error.retryAfterSeconds));
+  return reply.status(status).send(body);
+}
+
+/** Translates framework errors (schema validation, body parsing, limits) into the closed set of codes. */
+function toAppError(error: FastifyError): AppError {
+  if (isAppError(error)) return error;
+  if (error.validation) {
+    const first = error.validation[0];
+    const where = error.validationContext ?? 'request';
+    const field = first?.instancePath ? `${where}${first.instancePath.replaceAll('/', '.')}` : where;
+    return errors.invalidRequest(`Invalid ${field}: ${first?.message ?? 'invalid value'}`);
+  }
+  switch (error.code) {
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return errors.invalidRequest('Request body is not valid JSON');
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return errors.payloadTooLarge('Request body is too large');
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return errors.unsupportedMediaType('Unsupported content type');
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return errors.invalidRequest('Content-Length does not match the body');
+  }
+  const status = error.statusCode ?? 500;
+  if (status === 413) return errors.payloadTooLarge(error.message);
+  if (status === 429) return errors.rateLimited(1, error.message);
+  if (status >= 400 && status < 500) return errors.invalidRequest(error.message);
+  return errors.internal();
+}

@@ -1,0 +1,31 @@
+import pg from 'pg';
+import type { DatabaseConfig } from '../../config/config.ts';
+import type { PoolClientLike, PoolLike } from './database.ts';
+
+const SAFE_IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/** A pg pool; with a schema configured every connection works inside it (tests use one schema per run). */
+export async function openPostgresPool(config: Extract<DatabaseConfig, { driver: 'postgres' }>): Promise<PoolLike & {
+  execScript(client: PoolClientLike, script: string): Promise<void>;
+}> {
+  if (config.schema !== null && !SAFE_IDENTIFIER.test(config.schema)) {
+    throw new Error(`Invalid database schema name "${config.schema}"`);
+  }
+  const pool = new pg.Pool({
+    connectionString: config.url,
+    max: config.poolSize,
+    ...(config.schema ? { options: `-c search_path=${config.schema}` } : {}),
+  });
+  // An idle client losing its server (restart, network) must not crash the process; the pool replaces it.
+  pool.on('error', () => {});
+  if (config.schema) {
+    await pool.query(`CREATE SCHEMA IF NOT EXISTS ${config.schema}`);
+  }
+  return {
+    connect: () => pool.connect() as Promise<PoolClientLike>,
+    async execScript(client, script) {
+      await client.query(script);
+    },
+    end: () => pool.end(),
+  };
+}
