@@ -99,7 +99,7 @@ describe('postura CLI', () => {
         body: JSON.stringify({ email: 'boss@example.com', password: 'admin-password' }),
       });
       expect(login.status).toBe(200);
-      expect((await login.json()).user.is_admin).toBe(true);
+      expect(((await login.json()) as { user: { is_admin: boolean } }).user.is_admin).toBe(true);
     } finally {
       const exited = new Promise((resolve) => server.on('close', resolve));
       server.kill('SIGTERM');

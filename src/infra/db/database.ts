@@ -7,8 +7,8 @@ export type Db = Kysely<DatabaseSchema>;
 /** A raw connection for the few things a query builder does not express: migration scripts, advisory locks. */
 export interface SqlConnection {
   query<R = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<{ rows: R[]; rowCount: number }>;
-  /** Runs a script of several statements with no parameters. */
-  exec(script: string): Promise<void>;
+  /** Runs a script of several statements with no parameters; answers the rows of the last one. */
+  exec<R = Record<string, unknown>>(script: string): Promise<{ rows: R[] }>;
 }
 
 /** One handle over either engine: the same SQL dialect runs on both, so repositories never branch on it. */
@@ -39,7 +39,9 @@ export async function openDatabase(config: DatabaseConfig): Promise<DatabaseHand
   return handleFromPool('postgres', await openPostgresPool(config));
 }
 
-function handleFromPool(engine: DatabaseConfig['driver'], pool: PoolLike & { execScript(client: PoolClientLike, script: string): Promise<void> }): DatabaseHandle {
+export type ScriptPool = PoolLike & { execScript(client: PoolClientLike, script: string): Promise<unknown[]> };
+
+function handleFromPool(engine: DatabaseConfig['driver'], pool: ScriptPool): DatabaseHandle {
   const db = new Kysely<DatabaseSchema>({ dialect: new PostgresDialect({ pool: pool as never }) });
   return {
     engine,
@@ -52,7 +54,7 @@ function handleFromPool(engine: DatabaseConfig['driver'], pool: PoolLike & { exe
             const result = await client.query(sql, params);
             return { rows: result.rows as R[], rowCount: result.rowCount ?? 0 };
           },
-          exec: (script) => pool.execScript(client, script),
+          exec: async <R>(script: string) => ({ rows: (await pool.execScript(client, script)) as R[] }),
         });
       } finally {
         client.release();

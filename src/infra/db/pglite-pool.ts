@@ -1,15 +1,13 @@
 import { mkdir } from 'node:fs/promises';
 import { PGlite } from '@electric-sql/pglite';
-import type { PoolClientLike, PoolLike } from './database.ts';
+import type { ScriptPool } from './database.ts';
 
 /**
  * PGlite is one Postgres backend in this process: a single connection. Handing it out to one borrower at a time
  * keeps a transaction's statements from interleaving with anyone else's. The invariant callers keep: code holding
  * the connection (inside a transaction) must not wait for another query on the shared pool, or it waits forever.
  */
-export async function openPglitePool(dataDir: string | null): Promise<PoolLike & {
-  execScript(client: PoolClientLike, script: string): Promise<void>;
-}> {
+export async function openPglitePool(dataDir: string | null): Promise<ScriptPool> {
   if (dataDir) await mkdir(dataDir, { recursive: true });
   const pg = await PGlite.create(dataDir ?? undefined);
   const waiters: Array<() => void> = [];
@@ -49,7 +47,8 @@ export async function openPglitePool(dataDir: string | null): Promise<PoolLike &
       };
     },
     async execScript(_client, script) {
-      await pg.exec(script);
+      const results = await pg.exec(script);
+      return results.at(-1)?.rows ?? [];
     },
     async end() {
       closed = true;

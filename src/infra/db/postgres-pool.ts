@@ -1,13 +1,11 @@
 import pg from 'pg';
 import type { DatabaseConfig } from '../../config/config.ts';
-import type { PoolClientLike, PoolLike } from './database.ts';
+import type { PoolClientLike, ScriptPool } from './database.ts';
 
 const SAFE_IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
 
 /** A pg pool; with a schema configured every connection works inside it (tests use one schema per run). */
-export async function openPostgresPool(config: Extract<DatabaseConfig, { driver: 'postgres' }>): Promise<PoolLike & {
-  execScript(client: PoolClientLike, script: string): Promise<void>;
-}> {
+export async function openPostgresPool(config: Extract<DatabaseConfig, { driver: 'postgres' }>): Promise<ScriptPool> {
   if (config.schema !== null && !SAFE_IDENTIFIER.test(config.schema)) {
     throw new Error(`Invalid database schema name "${config.schema}"`);
   }
@@ -23,8 +21,10 @@ export async function openPostgresPool(config: Extract<DatabaseConfig, { driver:
   }
   return {
     connect: () => pool.connect() as Promise<PoolClientLike>,
-    async execScript(client, script) {
-      await client.query(script);
+    async execScript(client: PoolClientLike, script: string) {
+      // A multi-statement simple query answers one result per statement.
+      const result = (await client.query(script)) as unknown as { rows: unknown[] } | Array<{ rows: unknown[] }>;
+      return Array.isArray(result) ? (result.at(-1)?.rows ?? []) : result.rows;
     },
     end: () => pool.end(),
   };
