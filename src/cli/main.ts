@@ -1,7 +1,9 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config/config.ts';
+import { runAnalyzeCommand } from './analyze.command.ts';
 import { runCreateAdmin } from './create-admin.command.ts';
 import { runMigrate } from './migrate.command.ts';
+import { runModelServer } from './model-server.command.ts';
 import { runServe } from './serve.command.ts';
 
 const USAGE = `Usage: postura <command> [options]
@@ -9,6 +11,11 @@ const USAGE = `Usage: postura <command> [options]
 Commands:
   serve                 Run the API (with its workers) on HOST:PORT
   migrate               Apply pending database migrations and exit
+  analyze <file>        Analyse a photo or video locally, no server needed
+                          [--model cx] [--view left|right|front|back|auto] [--profile stance|upright]
+                          [--json] [--overlay out.png] [--frame-step 2] [--workers N]
+  model-server          Serve pose models over WebSocket (cx on 8894, gy on 8893)
+                          [--models cx,gy] [--port N] [--workers N] [--host H]
   create-admin          Create an admin account, or promote an existing one
                           --email <email> [--password <pw> | env POSTURA_ADMIN_PASSWORD] [--name <name>]
   help                  Show this text
@@ -21,8 +28,12 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return command ? 0 : 1;
   }
+  // analyze needs neither a database nor a secret: it runs before configuration is read.
+  if (command === 'analyze') return runAnalyzeCommand(rest, { stdout: process.stdout, stderr: process.stderr });
   const config = loadConfig(process.env);
   switch (command) {
+    case 'model-server':
+      return runModelServer(config, rest);
     case 'serve':
       return runServe(config);
     case 'migrate':

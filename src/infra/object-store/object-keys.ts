@@ -1,0 +1,38 @@
+import { assertValidKey, ObjectKeyError } from './object-store.ts';
+
+/**
+ * The key layout of SPEC section 2, in one place (see docs/storage.md). Each part is one path segment: a part that
+ * contains `/` or is `.`/`..` is refused here, before any key reaches a store.
+ */
+export const objectKeys = {
+  /** `videos/{user_id}/{session_id}/` : every upload of a media session. */
+  sessionMediaPrefix: (userId: string, sessionId: string) => `videos/${segments(userId, sessionId).join('/')}/`,
+  /** `videos/{user_id}/{session_id}/{model}_{view}{ext}`, `ext` with its dot (`.mp4`) or empty. */
+  media: (userId: string, sessionId: string, model: string, view: string, ext: string) =>
+    key(`videos/${segments(userId, sessionId).join('/')}/${segment(`${model}_${view}${ext}`)}`),
+  /** `analysis-data/{user_id}/{session_id}/` : every result of an analysis. */
+  resultsPrefix: (userId: string, sessionId: string) => `analysis-data/${segments(userId, sessionId).join('/')}/`,
+  detailed: (userId: string, sessionId: string, view: string) =>
+    key(`${objectKeys.resultsPrefix(userId, sessionId)}${segment(`detailed_${view}.json`)}`),
+  feedback: (userId: string, sessionId: string) => key(`${objectKeys.resultsPrefix(userId, sessionId)}feedback.json`),
+  report: (userId: string, sessionId: string) =>
+    key(`${objectKeys.resultsPrefix(userId, sessionId)}${segment(`${sessionId}_report.pdf`)}`),
+  overlay: (userId: string, sessionId: string, view: string) =>
+    key(`${objectKeys.resultsPrefix(userId, sessionId)}${segment(`overlay_${view}.png`)}`),
+};
+
+function segment(value: string): string {
+  if (value === '' || value === '.' || value === '..' || value.includes('/')) {
+    throw new ObjectKeyError(`"${value}" is not a single path segment`);
+  }
+  return value;
+}
+
+function segments(...values: string[]): string[] {
+  return values.map(segment);
+}
+
+function key(value: string): string {
+  assertValidKey(value);
+  return value;
+}

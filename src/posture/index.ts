@@ -1,0 +1,30 @@
+// The posture core's public API: pure functions over plain data, for the HTTP, worker and CLI layers.
+export { AngleOutOfRangeError, KeypointInputError, PostureInputError, isPostureInputError } from './errors.ts';
+export type { PostureErrorCode } from './errors.ts';
+export { KEYPOINT_NAMES, SKELETON_EDGES, normalizeKeypoints } from './keypoints.ts';
+export type { Keypoint, KeypointName } from './keypoints.ts';
+export type { DetectedView, View, ProfileDefinition, MetricDefinition } from './profile.ts';
+export { VIEWS } from './profile.ts';
+export { DEFAULT_PROFILE, getProfile, isProfileName, listProfiles } from './profiles.ts';
+export { detectSide } from './side-detection.ts';
+export {
+  DEFAULT_CONFIDENCE_THRESHOLD,
+  DEFAULT_PX_TO_CM,
+  evaluatePose,
+  resolveOptions,
+} from './evaluate-view.ts';
+export type { EvaluateOptions, PoseEvaluation, ScoreMap, ScoredMetrics, ViewOption } from './evaluate-view.ts';
+export { evaluateFrames } from './aggregate.ts';
+export type {
+  AggregateOptions,
+  AggregatedResults,
+  FrameResult,
+  PoseFrameInput,
+  SideDetectionSummary,
+  VideoEvaluation,
+} from './aggregate.ts';
+export type { TrackFilterOptions } from './track-filter.ts';
+export { assertLiveAngle, computeLiveAngles, labelForAngle } from './live-angles.ts';
+export type { LiveAngleOptions, LiveAngles, PostureLabel } from './live-angles.ts';
+export { buildFeedback, buildViewFeedback, summarizeScore } from './feedback.ts';
+export type { FeedbackInput, FeedbackReport, MetricFeedbackEntry, ViewFeedback } from './feedback.ts';
