@@ -6,7 +6,7 @@ export default defineConfig({
     // Two cores: more forks only add contention; database-backed files get their own schema or data dir.
     pool: 'forks',
     poolOptions: { forks: { maxForks: 2, minForks: 1 } },
-    testTimeout: 30_000,
+    testTimeout: 60_000,
     hookTimeout: 60_000,
   },
 });

@@ -1,8 +1,15 @@
-// Pose benchmark: bare model frames/s (pre-decoded frames, one worker thread, tracking as in the pipeline) vs the
-// whole pipeline (ffmpeg decode → worker pool → ordered, smoothed frames) on a 1080p video, with 1 and 2 workers,
-// and the peak RSS of the process tree's main process. Run alone: `node --import tsx bench/pose.bench.ts [--seconds=60]`.
-import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+// Pose benchmark, every figure of issue 3 in one run:
+//  - bare model frames/s: the pipeline's own frames pre-decoded (1080p → 720 as the pipeline does), tracking as in the
+//    pipeline, with 1 worker and with 2 workers running at the same time (the machine's ceiling for 2 workers);
+//    thread CPU ms per frame next to wall ms per frame tells "core shared with other load" from "slower per frame";
+//  - whole-pipeline frames/s (ffmpeg decode → worker pool → ordered, smoothed frames) on a 10 s 1080p video with
+//    1 and 2 workers, efficiency = pipeline / (workers × bare 1-worker fps), scaling = 2 workers / 1 worker;
+//  - peak RSS of the process tree (node process incl. its worker threads, plus ffmpeg) while a separate process
+//    analyses a 60 s 1080p video with 2 workers: measured from /proc by this process, so the bench's own
+//    pre-decoded frames do not count.
+// Run alone: `node --import tsx bench/pose.bench.ts [--seconds=10] [--rss-seconds=60] [--models=cx,gy]`.
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,64 +18,236 @@ import { estimateMedia } from '../src/pose/analyze-media.ts';
 import { resolveFfmpegPath } from '../src/pose/ffmpeg-path.ts';
 import type { Box, RgbImage } from '../src/pose/pose-types.ts';
 import { decodeVideoFrames } from '../src/pose/video-decoder.ts';
-import { createPoseWorkerPool } from '../src/pose/worker-pool.ts';
+import { createPoseWorkerPool, type WorkerPoolPoseEstimator } from '../src/pose/worker-pool.ts';
 
 const execFileAsync = promisify(execFile);
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const thisFile = fileURLToPath(import.meta.url);
+const repoRoot = path.resolve(path.dirname(thisFile), '..');
 
-export interface PoseBenchRow {
+export interface BareFigure {
+  workers: number;
+  fps: number;
+  /** Wall and thread-CPU milliseconds per frame inside one worker. */
+  wallMsPerFrame: number;
+  cpuMsPerFrame: number;
+  load: string;
+}
+
+export interface PipelineFigure {
+  workers: number;
+  fps: number;
+  frames: number;
+  /** pipeline fps / (workers × bare 1-worker fps): goal ≥ 0.9. */
+  efficiency: number;
+  /** Tracked frames, whole-frame searches, tracked frames handed to the locator worker. */
+  tracked: number;
+  searches: number;
+  retries: number;
+  load: string;
+}
+
+export interface ModelBench {
+  model: string;
+  bare: BareFigure[];
+  pipeline: PipelineFigure[];
+  /** bare 2-worker fps / bare 1-worker fps: what the hardware allows. */
+  bareScaling: number;
+  /** pipeline 2 workers / pipeline 1 worker: goal ≥ 1.7 for cx. */
+  scaling: number;
+}
+
+export interface RssFigure {
   model: string;
   workers: number;
-  bareFps: number;
-  pipelineFps: number;
-  /** pipeline / (workers × bare): goal ≥ 0.9. */
-  efficiency: number;
+  seconds: number;
   frames: number;
+  fps: number;
+  /** Peak RSS of the node process (main + worker threads), of ffmpeg, and of both together (sampled together). */
+  peakNodeMb: number;
+  peakFfmpegMb: number;
+  peakTreeMb: number;
+  load: string;
 }
 
 export interface PoseBenchResult {
-  video: string;
+  cpus: number;
+  cpuModel: string;
   seconds: number;
-  rows: PoseBenchRow[];
-  /** 2-worker pipeline fps / 1-worker pipeline fps per model: goal ≥ 1.7 for cx. */
-  scaling: Record<string, number>;
-  peakRssMb: number;
+  models: ModelBench[];
+  rss: RssFigure | null;
+  goals: Array<{ goal: string; value: string; met: boolean }>;
+}
+
+const loadavg = (): string => os.loadavg().map((l) => l.toFixed(2)).join(' ');
+
+function sourceVideo(): string {
+  const src = [path.join(repoRoot, 'test/fixtures/sports2d_demo.mp4'), path.resolve(repoRoot, '../shared/data/dev/sports2d_demo.mp4')].find(existsSync);
+  if (!src) throw new Error('sports2d_demo.mp4 not found (test/fixtures or ../shared/data/dev)');
+  return src;
 }
 
 /** A `seconds`-long 1080p H.264 copy of the Sports2D demo (looped), made once in the temp dir. */
 export async function makeBenchVideo(seconds: number): Promise<string> {
-  const src = [path.join(repoRoot, 'test/fixtures/sports2d_demo.mp4'), path.resolve(repoRoot, '../shared/data/dev/sports2d_demo.mp4')].find(existsSync);
-  if (!src) throw new Error('sports2d_demo.mp4 not found (test/fixtures or ../shared/data/dev)');
   const out = path.join(os.tmpdir(), `postura-bench-1080p-${seconds}s.mp4`);
   if (existsSync(out)) return out;
-  await execFileAsync(resolveFfmpegPath(), ['-v', 'error', '-y', '-stream_loop', '20', '-i', src, '-t', String(seconds), '-an',
-    '-vf', 'scale=1920:1080', '-c:v', 'libx264', '-preset', 'ultrafast', '-crf', '23', '-pix_fmt', 'yuv420p', out]);
+  const tmp = `${out}.${process.pid}.mp4`;
+  await execFileAsync(resolveFfmpegPath(), ['-v', 'error', '-y', '-stream_loop', String(Math.ceil(seconds / 7) + 1), '-i', sourceVideo(),
+    '-t', String(seconds), '-an', '-vf', 'scale=1920:1080', '-c:v', 'libx264', '-preset', 'ultrafast', '-crf', '23', '-pix_fmt', 'yuv420p', tmp]);
+  await import('node:fs/promises').then((fs) => fs.rename(tmp, out));
   return out;
 }
 
-function trackPeakRss(): { stop: () => number } {
-  let peak = process.memoryUsage().rss;
-  const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 100);
-  return { stop: () => (clearInterval(timer), Math.max(peak, process.memoryUsage().rss)) };
+async function sumStats(pool: WorkerPoolPoseEstimator): Promise<{ cpuMs: number; tracked: number; searches: number }> {
+  const s = await pool.stats();
+  return {
+    cpuMs: s.reduce((a, x) => a + x.cpuMs, 0),
+    tracked: s.reduce((a, x) => a + x.tracked, 0),
+    searches: s.reduce((a, x) => a + x.searches, 0),
+  };
 }
 
-async function bareFps(model: string, frames: RgbImage[]): Promise<number> {
-  const pool = createPoseWorkerPool({ models: [model], size: 1, perWorker: 1 });
-  await pool.ready();
-  let track: Box | null = null;
-  // Warm-up frame (first inference compiles kernels).
-  await pool.estimate({ ...frames[0]!, data: frames[0]!.data.slice() }, { model });
-  const t0 = performance.now();
-  for (const f of frames) {
-    const r = await pool.estimate({ ...f, data: f.data.slice() }, { model, track });
-    track = r?.box ?? null;
+/** `workers` loops at once, each running every frame in order with its own track (as the pipeline does). */
+async function bare(model: string, frames: RgbImage[], workers: number): Promise<BareFigure> {
+  const pool = createPoseWorkerPool({ models: [model], size: workers, perWorker: 1, preloadLocator: true });
+  try {
+    await pool.ready();
+    // Warm-up: the first inferences compile kernels and size the WASM heap.
+    await Promise.all(Array.from({ length: workers }, async () => {
+      let track: Box | null = null;
+      for (const f of frames.slice(0, 3)) track = (await pool.estimate({ ...f, data: f.data.slice() }, { model, track }))?.box ?? null;
+    }));
+    const before = await sumStats(pool);
+    pool.inferenceMs = 0;
+    const load = loadavg();
+    const t0 = performance.now();
+    await Promise.all(Array.from({ length: workers }, async () => {
+      let track: Box | null = null;
+      for (const f of frames) track = (await pool.estimate({ ...f, data: f.data.slice() }, { model, track }))?.box ?? null;
+    }));
+    const s = (performance.now() - t0) / 1000;
+    const after = await sumStats(pool);
+    const n = workers * frames.length;
+    return { workers, fps: n / s, wallMsPerFrame: pool.inferenceMs / n, cpuMsPerFrame: (after.cpuMs - before.cpuMs) / n, load };
+  } finally {
+    await pool.close();
   }
-  const fps = frames.length / ((performance.now() - t0) / 1000);
-  await pool.close();
-  return fps;
 }
 
-async function pipelineFps(model: string, workers: number, video: string): Promise<{ fps: number; frames: number }> {
+async function pipeline(model: string, workers: number, video: string, bare1: number): Promise<PipelineFigure> {
+  const pool = createPoseWorkerPool({ models: [model], size: workers });
+  try {
+    await pool.ready();
+    const load = loadavg();
+    const t0 = performance.now();
+    let frames = 0;
+    for await (const _ of estimateMedia(video, { estimator: pool, model, frameStep: 2, inFlight: 2 * workers })) frames++;
+    const fps = frames / ((performance.now() - t0) / 1000);
+    const st = await sumStats(pool);
+    return { workers, fps, frames, efficiency: fps / (workers * bare1), tracked: st.tracked, searches: st.searches, retries: pool.retries, load };
+  } finally {
+    await pool.close();
+  }
+}
+
+function rssKb(pid: number): number {
+  try {
+    return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+  } catch {
+    return 0;
+  }
+}
+
+function childPids(pid: number): number[] {
+  try {
+    return readdirSync(`/proc/${pid}/task`).flatMap((t) =>
+      readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number));
+  } catch {
+    return [];
+  }
+}
+
+/** Runs the pipeline in a fresh process and samples the RSS of that process and of its ffmpeg child from /proc. */
+async function peakRss(model: string, workers: number, video: string, seconds: number): Promise<RssFigure> {
+  const child = spawn(process.execPath, ['--import', 'tsx', thisFile, `--rss-child=${model}`, `--workers=${workers}`, `--video=${video}`],
+    { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  let peakNode = 0;
+  let peakFfmpeg = 0;
+  let peakTree = 0;
+  const load = loadavg();
+  const timer = setInterval(() => {
+    const node = rssKb(child.pid!);
+    const ff = childPids(child.pid!).reduce((a, p) => a + rssKb(p), 0);
+    peakNode = Math.max(peakNode, node);
+    peakFfmpeg = Math.max(peakFfmpeg, ff);
+    peakTree = Math.max(peakTree, node + ff);
+  }, 50);
+  const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+  clearInterval(timer);
+  if (code !== 0) throw new Error(`RSS child exited with ${code}`);
+  const r = JSON.parse(out.trim().split('\n').pop()!) as { frames: number; fps: number };
+  const mb = (kb: number): number => Math.round(kb / 1024);
+  return { model, workers, seconds, frames: r.frames, fps: r.fps, peakNodeMb: mb(peakNode), peakFfmpegMb: mb(peakFfmpeg), peakTreeMb: mb(peakTree), load };
+}
+
+export async function runPoseBench(
+  opts: { seconds?: number; rssSeconds?: number; models?: string[]; log?: (s: string) => void } = {},
+): Promise<PoseBenchResult> {
+  const log = opts.log ?? console.log;
+  const seconds = opts.seconds ?? 10;
+  const rssSeconds = opts.rssSeconds ?? 60;
+  const models = opts.models ?? ['cx', 'gy'];
+  const cpus = os.availableParallelism();
+  const cpuModel = os.cpus()[0]?.model ?? 'unknown';
+  log(`pose bench: ${cpus} CPUs (${cpuModel}), load ${loadavg()}`);
+  const video = await makeBenchVideo(seconds);
+  // Bare frames: exactly the decoded frames the pipeline sees (every 2nd frame, 1280×720, up to 150 = 10 s), so bare
+  // and pipeline do the same model work (including the searches where the looped video jumps).
+  const sample: RgbImage[] = [];
+  for await (const f of decodeVideoFrames(video, { frameStep: 2 })) {
+    sample.push(f.image);
+    if (sample.length >= 150) break;
+  }
+  const results: ModelBench[] = [];
+  for (const model of models) {
+    const b1 = await bare(model, sample, 1);
+    const b2 = await bare(model, sample, 2);
+    for (const b of [b1, b2]) {
+      log(`pose ${model} bare ${b.workers}w: ${b.fps.toFixed(2)} fps; per frame ${b.wallMsPerFrame.toFixed(0)} ms wall, ` +
+        `${b.cpuMsPerFrame.toFixed(0)} ms thread CPU (load ${b.load})`);
+    }
+    const pipe: PipelineFigure[] = [];
+    for (const workers of [1, 2]) {
+      const p = await pipeline(model, workers, video, b1.fps);
+      pipe.push(p);
+      log(`pose ${model} pipeline ${workers}w: ${p.fps.toFixed(2)} fps (${p.frames} frames; ${p.tracked} tracked, ${p.searches} searches, ` +
+        `${p.retries} handed to the locator worker), efficiency ${p.efficiency.toFixed(2)} (goal ≥ 0.9) (load ${p.load})`);
+    }
+    const r: ModelBench = { model, bare: [b1, b2], pipeline: pipe, bareScaling: b2.fps / b1.fps, scaling: pipe[1]!.fps / pipe[0]!.fps };
+    results.push(r);
+    log(`pose ${model}: 2w/1w pipeline ${r.scaling.toFixed(2)}× (goal ≥ 1.7 for cx), bare ${r.bareScaling.toFixed(2)}× (hardware ceiling)`);
+  }
+  let rss: RssFigure | null = null;
+  if (rssSeconds > 0) {
+    const long = await makeBenchVideo(rssSeconds);
+    rss = await peakRss(models.includes('cx') ? 'cx' : models[0]!, 2, long, rssSeconds);
+    log(`pose peak RSS, ${rss.model} 2 workers, ${rssSeconds} s 1080p (${rss.frames} frames, ${rss.fps.toFixed(2)} fps): node ${rss.peakNodeMb} MB ` +
+      `(main + worker threads), ffmpeg ${rss.peakFfmpegMb} MB, together ${rss.peakTreeMb} MB (goal < 500 MB) (load ${rss.load})`);
+  }
+  const goals: PoseBenchResult['goals'] = [];
+  for (const m of results) {
+    for (const p of m.pipeline) goals.push({ goal: `${m.model} pipeline ${p.workers}w ≥ 0.9 × ${p.workers} × bare`, value: p.efficiency.toFixed(2), met: p.efficiency >= 0.9 });
+  }
+  const cx = results.find((m) => m.model === 'cx');
+  if (cx) goals.push({ goal: 'cx pipeline 2w ≥ 1.7 × 1w', value: `${cx.scaling.toFixed(2)}× (bare ${cx.bareScaling.toFixed(2)}×)`, met: cx.scaling >= 1.7 });
+  if (rss) goals.push({ goal: `peak RSS < 500 MB (${rss.seconds} s 1080p, ${rss.workers} workers)`, value: `${rss.peakTreeMb} MB with ffmpeg, ${rss.peakNodeMb} MB node`, met: rss.peakTreeMb < 500 });
+  for (const g of goals) log(`pose goal ${g.met ? 'MET   ' : 'NOT MET'} ${g.goal}: ${g.value}`);
+  log(`pose bench done, load ${loadavg()}`);
+  return { cpus, cpuModel, seconds, models: results, rss, goals };
+}
+
+async function rssChild(model: string, workers: number, video: string): Promise<void> {
   const pool = createPoseWorkerPool({ models: [model], size: workers });
   await pool.ready();
   const t0 = performance.now();
@@ -76,49 +255,19 @@ async function pipelineFps(model: string, workers: number, video: string): Promi
   for await (const _ of estimateMedia(video, { estimator: pool, model, frameStep: 2, inFlight: 2 * workers })) frames++;
   const fps = frames / ((performance.now() - t0) / 1000);
   await pool.close();
-  return { fps, frames };
+  console.log(JSON.stringify({ frames, fps }));
 }
 
-export async function runPoseBench(opts: { seconds?: number; models?: string[]; log?: (s: string) => void } = {}): Promise<PoseBenchResult> {
-  const log = opts.log ?? console.log;
-  const seconds = opts.seconds ?? 20;
-  const models = opts.models ?? ['cx', 'gy'];
-  const rss = trackPeakRss();
-  const video = await makeBenchVideo(seconds);
-  // Bare frames: the same decoded frames the pipeline sees (first 40 sampled frames).
-  const sample: RgbImage[] = [];
-  for await (const f of decodeVideoFrames(video, { frameStep: 2 })) {
-    sample.push(f.image);
-    if (sample.length >= 40) break;
-  }
-  const rows: PoseBenchRow[] = [];
-  const scaling: Record<string, number> = {};
-  for (const model of models) {
-    const bare = await bareFps(model, sample);
-    for (const workers of [1, 2]) {
-      const p = await pipelineFps(model, workers, video);
-      const row = { model, workers, bareFps: bare, pipelineFps: p.fps, efficiency: p.fps / (workers * bare), frames: p.frames };
-      rows.push(row);
-      log(`pose ${model} workers=${workers}: bare ${bare.toFixed(2)} fps/worker, pipeline ${p.fps.toFixed(2)} fps ` +
-        `(${p.frames} frames), efficiency ${row.efficiency.toFixed(2)} (goal ≥ 0.9)`);
-    }
-    const one = rows.find((r) => r.model === model && r.workers === 1)!.pipelineFps;
-    const two = rows.find((r) => r.model === model && r.workers === 2)!.pipelineFps;
-    scaling[model] = two / one;
-    log(`pose ${model}: 2 workers / 1 worker = ${scaling[model]!.toFixed(2)}× (goal ≥ 1.7 for cx)`);
-  }
-  const peakRssMb = rss.stop() / 1024 / 1024;
-  log(`pose peak RSS ${peakRssMb.toFixed(0)} MB on a ${seconds} s 1080p video (goal < 500 MB)`);
-  return { video, seconds, rows, scaling, peakRssMb };
-}
-
-if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const secArg = process.argv.find((a) => a.startsWith('--seconds='));
-  const modelArg = process.argv.find((a) => a.startsWith('--models='));
-  runPoseBench({
-    seconds: secArg ? Number(secArg.split('=')[1]) : 20,
-    models: modelArg ? modelArg.split('=')[1]!.split(',') : undefined,
-  }).catch((err: unknown) => {
+if (process.argv[1] && path.resolve(process.argv[1]) === thisFile) {
+  const arg = (name: string): string | undefined => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
+  const run = arg('rss-child')
+    ? rssChild(arg('rss-child')!, Number(arg('workers') ?? 2), arg('video')!)
+    : runPoseBench({
+        seconds: arg('seconds') ? Number(arg('seconds')) : undefined,
+        rssSeconds: arg('rss-seconds') ? Number(arg('rss-seconds')) : undefined,
+        models: arg('models')?.split(','),
+      });
+  run.catch((err: unknown) => {
     console.error(err);
     process.exitCode = 1;
   });

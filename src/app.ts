@@ -4,6 +4,7 @@ import fastifyCors from '@fastify/cors';
 import fastifyHelmet from '@fastify/helmet';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
+import fastifyWebsocket from '@fastify/websocket';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { AuthService } from './auth/auth.service.ts';
 import { UserBody } from './auth/auth.schemas.ts';
@@ -19,7 +20,17 @@ import { installErrorHandler } from './http/error-handler.ts';
 import { healthRoutes, type ReadinessChecks } from './http/health.routes.ts';
 import { createMetricsRegistry, installRequestMetrics } from './http/metrics.ts';
 import type { DatabaseHandle } from './infra/db/database.ts';
+import { MemoryPubSub } from './infra/pubsub/memory-pubsub.ts';
+import type { PubSub } from './infra/pubsub/pubsub.ts';
 import type { RateLimiter } from './infra/rate-limit/rate-limiter.ts';
+import { postureScoreRoutes } from './scoring/posture-score.routes.ts';
+import { studioPipeline } from './analysis/studio.plugin.ts';
+import type { ObjectStore } from './infra/object-store/object-store.ts';
+import type { UrlSigner } from './infra/object-store/url-signer.ts';
+import type { JobQueue } from './infra/queue/job-queue.ts';
+import { DEFAULT_PUBLIC_MODELS } from './pose/model-registry.ts';
+import type { PoseEstimator } from './pose/pose-estimator.ts';
+import { liveApi } from './live/live.routes.ts';
 import { createUsersRepository } from './users/users.repository.ts';
 
 export interface AppDeps {
@@ -29,6 +40,16 @@ export interface AppDeps {
   database: DatabaseHandle;
   rateLimiter: RateLimiter;
   hasher?: PasswordHasher;
+  /** Fan-out of live events across API processes; default: in this process only (owned and closed by the app). */
+  pubsub?: PubSub;
+  store: ObjectStore;
+  /** The disk store's URL signer (its files are served by this API); null with S3. */
+  signer: UrlSigner | null;
+  queue: JobQueue;
+  /** Runs analyses in this process when given; an API-only process leaves it out. */
+  estimator?: PoseEstimator;
+  /** Public model names (default: the registry's public models). */
+  models?: readonly string[];
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -95,6 +116,26 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(healthRoutes, { checks });
   await app.register(studioAuthRoutes, { auth, guards, config: config.auth, production: config.env === 'production' });
   await app.register(liveAuthRoutes, { auth, guards, config: config.auth });
+  await app.register(postureScoreRoutes, { guards });
+
+  // One WebSocket plugin for the whole app: other features may have registered it already. On shutdown its
+  // clients hear 1001 "going away" (not a bare close), so they know to reconnect, to another process if need be.
+  if (!app.hasDecorator('websocketServer')) {
+    await app.register(fastifyWebsocket, {
+      options: { maxPayload: 1024 * 1024 },
+      preClose(done) {
+        for (const client of this.websocketServer.clients) client.close(1001, 'Server shutting down');
+        this.websocketServer.close(() => done());
+      },
+    });
+  }
+  const pubsub = deps.pubsub ?? new MemoryPubSub();
+  if (!deps.pubsub) app.addHook('onClose', () => pubsub.close());
+  await app.register(studioPipeline, {
+    config, database, store: deps.store, signer: deps.signer, queue: deps.queue, pubsub, auth, guards, checks,
+    models: deps.models ?? DEFAULT_PUBLIC_MODELS, estimator: deps.estimator,
+  });
+  await app.register(liveApi, { database, rateLimiter: deps.rateLimiter, pubsub, auth, guards });
 
   return app;
 }

@@ -4,7 +4,8 @@ import { createRevocationsRepository } from '../auth/revocations.repository.ts';
 import { TokenService } from '../auth/token.service.ts';
 import type { Config } from '../config/config.ts';
 import { isAppError } from '../errors/app-error.ts';
-import { openAdapters } from '../infra/adapters.ts';
+import { openMigratedDatabase } from '../infra/adapters.ts';
+import { MemoryRateLimiter } from '../infra/rate-limit/memory-rate-limiter.ts';
 import { createUsersRepository } from '../users/users.repository.ts';
 
 /** Admins exist only through this command: no HTTP request can grant the flag. */
@@ -16,18 +17,18 @@ export async function runCreateAdmin(
     process.stderr.write('create-admin needs --email (and --password or POSTURA_ADMIN_PASSWORD for a new account)\n');
     return 1;
   }
-  const adapters = await openAdapters(config);
+  const database = await openMigratedDatabase(config);
   try {
     const auth = new AuthService({
-      users: createUsersRepository(adapters.database.db),
+      users: createUsersRepository(database.db),
       // Tokens are never issued here; the service needs the dependency, not a real secret.
       tokens: new TokenService({
         secret: 'unused-by-create-admin',
-        revocations: createRevocationsRepository(adapters.database.db),
+        revocations: createRevocationsRepository(database.db),
         wsTokenTtlSeconds: config.auth.wsTokenTtlSeconds,
       }),
       hasher: argon2Hasher,
-      limiter: adapters.rateLimiter,
+      limiter: new MemoryRateLimiter(),
       limits: config.auth,
     });
     const { user, created } = await auth.ensureAdmin({
@@ -42,6 +43,6 @@ export async function runCreateAdmin(
     }
     throw error;
   } finally {
-    await adapters.close();
+    await database.close();
   }
 }

@@ -5,11 +5,13 @@ import { runCreateAdmin } from './create-admin.command.ts';
 import { runMigrate } from './migrate.command.ts';
 import { runModelServer } from './model-server.command.ts';
 import { runServe } from './serve.command.ts';
+import { runWorker } from './worker.command.ts';
 
 const USAGE = `Usage: postura <command> [options]
 
 Commands:
   serve                 Run the API (with its workers) on HOST:PORT
+  worker                Run analyses only (no HTTP), taking jobs from the shared queue
   migrate               Apply pending database migrations and exit
   analyze <file>        Analyse a photo or video locally, no server needed
                           [--model cx] [--view left|right|front|back|auto] [--profile stance|upright]
@@ -34,6 +36,8 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'model-server':
       return runModelServer(config, rest);
+    case 'worker':
+      return runWorker(config);
     case 'serve':
       return runServe(config);
     case 'migrate':

@@ -6,7 +6,8 @@ import { argon2Hasher } from '../auth/password-hasher.ts';
 import { createRevocationsRepository } from '../auth/revocations.repository.ts';
 import { TokenService } from '../auth/token.service.ts';
 import type { Config } from '../config/config.ts';
-import { openAdapters } from '../infra/adapters.ts';
+import { openMigratedDatabase } from '../infra/adapters.ts';
+import { MemoryRateLimiter } from '../infra/rate-limit/memory-rate-limiter.ts';
 import { startModelServer, type ModelServer } from '../model-server/model-server.ts';
 import { postureReply } from '../model-server/posture-reply.ts';
 import { DEFAULT_PUBLIC_MODELS, listModels } from '../pose/model-registry.ts';
@@ -36,16 +37,16 @@ export async function runModelServer(config: Config, argv: string[]): Promise<nu
     return 64;
   }
   const logger = pino({ level: config.logLevel });
-  const adapters = await openAdapters(config);
+  const database = await openMigratedDatabase(config);
   const auth = new AuthService({
-    users: createUsersRepository(adapters.database.db),
+    users: createUsersRepository(database.db),
     tokens: new TokenService({
       secret: await resolveJwtSecret(config),
-      revocations: createRevocationsRepository(adapters.database.db),
+      revocations: createRevocationsRepository(database.db),
       wsTokenTtlSeconds: config.auth.wsTokenTtlSeconds,
     }),
     hasher: argon2Hasher,
-    limiter: adapters.rateLimiter,
+    limiter: new MemoryRateLimiter(),
     limits: config.auth,
   });
   const pool = createPoseWorkerPool({ models, size: values.workers ? Number(values.workers) : undefined });
@@ -69,7 +70,7 @@ export async function runModelServer(config: Config, argv: string[]): Promise<nu
     const stop = async () => {
       await Promise.allSettled(servers.map((s) => s.close()));
       await pool.close();
-      await adapters.close();
+      await database.close();
       resolve(0);
     };
     process.once('SIGINT', stop);

@@ -2,13 +2,22 @@ import { buildApp } from '../app.ts';
 import { resolveJwtSecret } from '../auth/jwt-secret.ts';
 import type { Config } from '../config/config.ts';
 import { openAdapters } from '../infra/adapters.ts';
+import { DEFAULT_PUBLIC_MODELS } from '../pose/model-registry.ts';
+import { createPoseWorkerPool } from '../pose/worker-pool.ts';
 
 const SHUTDOWN_GRACE_MS = 10_000;
 
 /** Runs everything in one process: API now; queue workers and inference join as they arrive. */
 export async function runServe(config: Config): Promise<number> {
-  const adapters = await openAdapters(config);
-  const app = await buildApp({ config, jwtSecret: await resolveJwtSecret(config), ...adapters });
+  const jwtSecret = await resolveJwtSecret(config);
+  const adapters = await openAdapters(config, jwtSecret);
+  // In-process inference: a pool of worker threads (one per core) that loads each model on first use.
+  const estimator = config.jobs.concurrency > 0 ? createPoseWorkerPool({ models: [...DEFAULT_PUBLIC_MODELS] }) : undefined;
+  const app = await buildApp({ config, jwtSecret, ...adapters, estimator });
+  app.addHook('onClose', async () => {
+    await adapters.queue.stop();
+    await estimator?.close();
+  });
   await app.listen({ host: config.host, port: config.port });
 
   return new Promise<number>((resolve) => {

@@ -8,6 +8,39 @@ export type DatabaseConfig =
 /** Shared counters and fan-out: in this process only, or one Redis server seen by every process. */
 export type RedisConfig = { driver: 'memory' } | { driver: 'redis'; url: string };
 
+/** Media and results: a folder on disk (served through signed API URLs), or any S3-compatible service. */
+export type StorageConfig =
+  | { driver: 'fs'; root: string }
+  | {
+      driver: 's3';
+      endpoint: string | null;
+      region: string;
+      bucket: string;
+      accessKeyId: string;
+      secretAccessKey: string;
+      forcePathStyle: boolean;
+    };
+
+export interface UploadsConfig {
+  /** Per file; bigger files are refused while streaming, and nothing of them is kept. */
+  maxFileBytes: number;
+  signedUrlTtlSeconds: number;
+  /** Shared secret a bucket notification to /api/minio/webhook must carry. Unset: the webhook refuses everything. */
+  webhookSecret: string | null;
+}
+
+export interface JobsConfig {
+  /** Analyses run at once by this process (0: this process runs no analyses, e.g. an API-only node). */
+  concurrency: number;
+  leaseSeconds: number;
+  retryLimit: number;
+  retryDelaySeconds: number;
+  pollIntervalSeconds: number;
+  superviseIntervalSeconds: number;
+  /** Analyse every n-th video frame. */
+  frameStep: number;
+}
+
 export interface AuthConfig {
   jwtSecret: string | null;
   studioTokenTtlSeconds: number;
@@ -33,6 +66,11 @@ export interface Config {
   database: DatabaseConfig;
   redis: RedisConfig;
   auth: AuthConfig;
+  /** Base URL clients reach this API at; signed file URLs of the disk store point here. */
+  publicUrl: string;
+  storage: StorageConfig;
+  uploads: UploadsConfig;
+  jobs: JobsConfig;
 }
 
 export class ConfigError extends Error {
@@ -61,11 +99,13 @@ export function loadConfig(env: Env, overrides: DeepPartial<Config> = {}): Confi
   const databaseUrl = read.optionalString('DATABASE_URL');
   const redisUrl = read.optionalString('REDIS_URL');
   const jwtSecret = read.optionalString('JWT_SECRET') ?? null;
+  const port = read.integer('PORT', 5000, { min: 0, max: 65535 });
+  const s3Bucket = read.optionalString('S3_BUCKET');
 
   const config: Config = {
     env: nodeEnv,
     host: read.string('HOST', '0.0.0.0'),
-    port: read.integer('PORT', 5000, { min: 0, max: 65535 }),
+    port,
     trustProxy: read.boolean('TRUST_PROXY', false),
     dataDir,
     logLevel: read.oneOf('LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
@@ -88,6 +128,32 @@ export function loadConfig(env: Env, overrides: DeepPartial<Config> = {}): Confi
       ipAttempts: read.integer('AUTH_IP_ATTEMPTS', 30, { min: 1 }),
       emailAttempts: read.integer('AUTH_EMAIL_ATTEMPTS', 10, { min: 1 }),
       attemptWindowSeconds: read.integer('AUTH_ATTEMPT_WINDOW_SECONDS', 900, { min: 1 }),
+    },
+    publicUrl: read.string('PUBLIC_URL', `http://localhost:${port}`).replace(/\/+$/, ''),
+    storage: s3Bucket
+      ? {
+          driver: 's3',
+          endpoint: read.optionalString('S3_ENDPOINT') ?? null,
+          region: read.string('S3_REGION', 'us-east-1'),
+          bucket: s3Bucket,
+          accessKeyId: read.string('S3_ACCESS_KEY_ID', ''),
+          secretAccessKey: read.string('S3_SECRET_ACCESS_KEY', ''),
+          forcePathStyle: read.boolean('S3_FORCE_PATH_STYLE', true),
+        }
+      : { driver: 'fs', root: path.join(dataDir, 'objects') },
+    uploads: {
+      maxFileBytes: read.integer('UPLOAD_MAX_FILE_BYTES', 500 * 1024 * 1024, { min: 1 }),
+      signedUrlTtlSeconds: read.integer('SIGNED_URL_TTL_SECONDS', 3600, { min: 1, max: 7 * 24 * 3600 }),
+      webhookSecret: read.optionalString('MINIO_WEBHOOK_SECRET') ?? null,
+    },
+    jobs: {
+      concurrency: read.integer('ANALYSIS_CONCURRENCY', 2, { min: 0, max: 64 }),
+      leaseSeconds: read.integer('ANALYSIS_LEASE_SECONDS', 900, { min: 1 }),
+      retryLimit: read.integer('ANALYSIS_RETRY_LIMIT', 3, { min: 0, max: 20 }),
+      retryDelaySeconds: read.integer('ANALYSIS_RETRY_DELAY_SECONDS', 5, { min: 1 }),
+      pollIntervalSeconds: 1,
+      superviseIntervalSeconds: read.integer('QUEUE_SUPERVISE_INTERVAL_SECONDS', 30, { min: 1, max: 3600 }),
+      frameStep: read.integer('ANALYSIS_FRAME_STEP', 2, { min: 1, max: 120 }),
     },
   };
 

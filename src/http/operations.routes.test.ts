@@ -1,4 +1,6 @@
+import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { healthRoutes } from './health.routes.ts';
 import { createTestApp, type TestApp } from '../../test/helpers/test-app.ts';
 
 let t: TestApp;
@@ -16,10 +18,23 @@ describe('operations routes', () => {
     expect(response.json()).toEqual({ status: 'healthy' });
   });
 
-  it('GET /api/ready checks the database', async () => {
+  it('GET /api/ready checks the database and the object store, and answers 503 when one fails', async () => {
     const response = await t.app.inject({ url: '/api/ready' });
     expect(response.statusCode).toBe(200);
-    expect(response.json()).toEqual({ status: 'ready', checks: { database: 'ok' } });
+    expect(response.json()).toEqual({ status: 'ready', checks: { database: 'ok', objectStore: 'ok' } });
+    const probe = Fastify({ logger: false });
+    await probe.register(healthRoutes, {
+      checks: {
+        database: async () => {
+          throw new Error('connection refused');
+        },
+        objectStore: async () => {},
+      },
+    });
+    const down = await probe.inject({ url: '/api/ready' });
+    expect(down.statusCode).toBe(503);
+    expect(down.json()).toEqual({ status: 'unavailable', checks: { database: 'failed: connection refused', objectStore: 'ok' } });
+    await probe.close();
   });
 
   it('GET /metrics exposes request latency by route pattern in Prometheus format', async () => {
@@ -66,7 +81,12 @@ describe('operations routes', () => {
     const expected = [
       'POST /auth/register', 'POST /auth/login', 'POST /auth/logout', 'GET /auth/profile', 'GET /auth/validate-session',
       'GET /auth/ws-token', 'POST /api/auth/signup/', 'POST /api/auth/login/', 'GET /api/auth/me/', 'GET /api/health',
-      'GET /api/ready',
+      'GET /api/ready', 'POST /api/posture/score', 'POST /api/video/upload', 'POST /api/video/delete',
+      'POST /api/video/delete/multiview', 'GET /api/analysis/list', 'GET /api/analysis/summary', 'GET /api/analysis/{id}',
+      'DELETE /api/analysis/{id}', 'POST /api/analysis/retry/{id}', 'GET /api/analysis/report/{id}',
+      'GET /api/analysis/{id}/frames.csv', 'GET /api/user', 'GET /api/users', 'GET /api/user/{id}',
+      'GET /api/analysis/list/{user_id}', 'POST /api/sessions/start/', 'POST /api/sessions/{id}/event/',
+      'GET /api/calibration/', 'POST /api/device_metrics/',
     ];
     for (const route of expected) expect(documented).toContain(route);
     const ui = await t.app.inject({ url: '/docs' });

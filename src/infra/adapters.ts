@@ -1,6 +1,14 @@
 import type { Config } from '../config/config.ts';
 import { openDatabase, type DatabaseHandle } from './db/database.ts';
 import { migrate } from './db/migrator.ts';
+import { openObjectStore } from './object-store/open-object-store.ts';
+import type { ObjectStore } from './object-store/object-store.ts';
+import type { UrlSigner } from './object-store/url-signer.ts';
+import type { JobQueue } from './queue/job-queue.ts';
+import { openPgBossQueue } from './queue/pg-boss-queue.ts';
+import { MemoryPubSub } from './pubsub/memory-pubsub.ts';
+import type { PubSub } from './pubsub/pubsub.ts';
+import { RedisPubSub } from './pubsub/redis-pubsub.ts';
 import { MemoryRateLimiter } from './rate-limit/memory-rate-limiter.ts';
 import type { RateLimiter } from './rate-limit/rate-limiter.ts';
 import { RedisRateLimiter } from './rate-limit/redis-rate-limiter.ts';
@@ -8,11 +16,40 @@ import { RedisRateLimiter } from './rate-limit/redis-rate-limiter.ts';
 export interface Adapters {
   database: DatabaseHandle;
   rateLimiter: RateLimiter;
+  pubsub: PubSub;
+  store: ObjectStore;
+  signer: UrlSigner | null;
+  queue: JobQueue;
   close(): Promise<void>;
 }
 
 /** Opens the embedded or server adapters the config names, with the schema migrated. */
-export async function openAdapters(config: Config): Promise<Adapters> {
+export async function openAdapters(config: Config, serverSecret: string): Promise<Adapters> {
+  const database = await openMigratedDatabase(config);
+  const rateLimiter = config.redis.driver === 'redis' ? new RedisRateLimiter(config.redis.url) : new MemoryRateLimiter();
+  const pubsub = config.redis.driver === 'redis' ? new RedisPubSub(config.redis.url) : new MemoryPubSub();
+  const { store, signer } = openObjectStore(config, serverSecret);
+  const queue = await openPgBossQueue(database, queueOptions(config), (error) => {
+    process.emitWarning(`job queue: ${error.message}`);
+  });
+  return {
+    database,
+    rateLimiter,
+    pubsub,
+    store,
+    signer,
+    queue,
+    async close() {
+      await queue.stop();
+      await pubsub.close();
+      await rateLimiter.close();
+      await database.close();
+    },
+  };
+}
+
+/** The database alone, migrated: for commands that need nothing else (create-admin, model-server). */
+export async function openMigratedDatabase(config: Pick<Config, 'database'>): Promise<DatabaseHandle> {
   const database = await openDatabase(config.database);
   try {
     await migrate(database);
@@ -20,13 +57,11 @@ export async function openAdapters(config: Config): Promise<Adapters> {
     await database.close();
     throw error;
   }
-  const rateLimiter = config.redis.driver === 'redis' ? new RedisRateLimiter(config.redis.url) : new MemoryRateLimiter();
-  return {
-    database,
-    rateLimiter,
-    async close() {
-      await rateLimiter.close();
-      await database.close();
-    },
-  };
+  return database;
+}
+
+/** pg-boss keeps its tables in a schema of its own, next to ours (per test schema when tests set one). */
+export function queueOptions(config: Pick<Config, 'database' | 'jobs'>) {
+  const schema = config.database.driver === 'postgres' && config.database.schema ? `${config.database.schema}_boss` : 'pgboss';
+  return { schema, ...config.jobs };
 }

@@ -160,12 +160,17 @@ async function* estimateVideo(file: string, media: SniffedMedia, opts: EstimateM
   // Latest person box in decoded pixels. With several frames in flight it lags a few frames behind; the crop's
   // margin absorbs that, and the engine searches the whole frame again when the person is lost.
   let trackBox: Box | null = null;
-  const pending: Array<{ index: number; timestamp: number; sx: number; sy: number; result: Promise<PoseResult | null> }> = [];
+  // A whole-frame search (locator + two crops) costs ~3 tracked frames. While nobody is tracked, the frames after a
+  // search wait for its box instead of all searching in parallel; after a search that found nobody they no longer
+  // wait (a video without a person still uses every worker).
+  let searchFailed = false;
+  const pending: Array<{ index: number; timestamp: number; sx: number; sy: number; search: boolean; result: Promise<PoseResult | null> }> = [];
   let done = 0;
   const finish = async function* (): AsyncGenerator<PoseFrame> {
     const p = pending.shift()!;
     const r = await p.result;
     if (opts.track !== false) trackBox = r ? r.box : null;
+    if (p.search) searchFailed = !r;
     let pose = r ? scalePose(r, p.sx, p.sy) : null;
     if (pose && smoother) pose = { ...pose, keypoints: smoother.smooth(pose.keypoints, p.timestamp, pose.box.height) };
     if (!pose) smoother?.reset();
@@ -176,9 +181,11 @@ async function* estimateVideo(file: string, media: SniffedMedia, opts: EstimateM
   try {
     const frames = decodeVideoFrames(file, { frameStep: step, maxSide: opts.maxSide, ffmpegPath: opts.ffmpegPath, signal: opts.signal, info });
     for await (const f of frames) {
-      const result = opts.estimator.estimate(f.image, { model: opts.model, signal: opts.signal, track: opts.track === false ? null : trackBox });
+      if (opts.track !== false && !trackBox && !searchFailed) while (pending.some((p) => p.search)) yield* finish();
+      const track = opts.track === false ? null : trackBox;
+      const result = opts.estimator.estimate(f.image, { model: opts.model, signal: opts.signal, track });
       result.catch(() => undefined);
-      pending.push({ index: f.index, timestamp: f.timestamp, sx: f.scaleX, sy: f.scaleY, result });
+      pending.push({ index: f.index, timestamp: f.timestamp, sx: f.scaleX, sy: f.scaleY, search: !track, result });
       while (pending.length >= maxInFlight) yield* finish();
     }
     while (pending.length > 0) yield* finish();

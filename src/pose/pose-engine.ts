@@ -20,7 +20,16 @@ export interface EngineEstimateOptions {
   /** Previous frame's person box: crop there first instead of searching the whole image. */
   track?: Box | null;
   signal?: AbortSignal;
+  /**
+   * false: never search the whole image (and never load the person locator for it); when the tracked crop loses the
+   * person the estimate resolves to `TRACK_LOST` so the caller can hand the frame to a thread that holds the locator.
+   * Default true.
+   */
+  locate?: boolean;
 }
+
+/** What `estimate` answers with `locate: false` when the tracked person is lost (or there is no track). */
+export const TRACK_LOST = 'track-lost' as const;
 
 /** Below this mean keypoint confidence there is no person worth analysing. */
 const MIN_PERSON_SCORE = 0.2;
@@ -45,15 +54,28 @@ export class PoseEngine {
   private readonly movenet = new Map<string, Promise<MoveNetRunner>>();
   private readonly blazepose = new Map<string, Promise<BlazePoseRunner>>();
   private multipose: Promise<MultiPoseRunner> | undefined;
+  /** Frames answered from the tracked crop, tracked crops that lost the person, and whole-image searches. */
+  readonly counters = { tracked: 0, lost: 0, searches: 0 };
 
-  /** Loads the models behind `names` now (otherwise they load on first use). */
-  async preload(names: readonly string[]): Promise<void> {
-    await Promise.all(names.map((n) => this.loadFor(getModelSpec(n))));
+  /**
+   * Loads the landmark models behind `names` now (otherwise they load on first use). The person locator
+   * (MultiPose) is loaded on first use only, or here with `locator: true`: video frames that follow a tracked
+   * person never need it, and it costs ~90 MB of WASM heap per thread.
+   */
+  async preload(names: readonly string[], opts: { locator?: boolean } = {}): Promise<void> {
+    await Promise.all([
+      ...names.map((n) => this.loadFor(getModelSpec(n))),
+      ...(opts.locator && names.length > 0 ? [this.multiPoseRunner()] : []),
+    ]);
   }
 
   private loadFor(spec: ModelSpec): Promise<unknown> {
-    if (spec.family === 'movenet') return Promise.all([this.moveNetRunner(spec.file), this.multiPoseRunner()]);
-    return Promise.all([this.blazePoseRunner(spec.file), this.multiPoseRunner()]);
+    return spec.family === 'movenet' ? this.moveNetRunner(spec.file) : this.blazePoseRunner(spec.file);
+  }
+
+  /** Whether the person locator is loaded (or loading) in this engine. */
+  get hasLocator(): boolean {
+    return this.multipose !== undefined;
   }
 
   private moveNetRunner(file: string): Promise<MoveNetRunner> {
@@ -73,6 +95,11 @@ export class PoseEngine {
     return this.multipose;
   }
 
+  /** Model files loaded (or loading) in this engine. */
+  loadedModels(): string[] {
+    return [...this.movenet.keys(), ...[...this.blazepose.keys()].flatMap((f) => ['blazepose-detector', f]), ...(this.multipose ? ['movenet-multipose'] : [])];
+  }
+
   /** The most prominent person's candidate box from MoveNet MultiPose, or null. */
   private async locate(img: RgbImage): Promise<PersonCandidate | null> {
     const people = await (await this.multiPoseRunner()).detect(img);
@@ -81,20 +108,25 @@ export class PoseEngine {
     return best;
   }
 
-  async estimate(img: RgbImage, opts: EngineEstimateOptions): Promise<PoseResult | null> {
+  estimate(img: RgbImage, opts: EngineEstimateOptions & { locate?: true }): Promise<PoseResult | null>;
+  estimate(img: RgbImage, opts: EngineEstimateOptions): Promise<PoseResult | null | typeof TRACK_LOST>;
+  async estimate(img: RgbImage, opts: EngineEstimateOptions): Promise<PoseResult | null | typeof TRACK_LOST> {
     const spec = getModelSpec(opts.model);
     throwIfAborted(opts.signal);
     return spec.family === 'movenet' ? this.estimateMoveNet(img, spec, opts) : this.estimateBlazePose(img, spec, opts);
   }
 
-  private async estimateMoveNet(img: RgbImage, spec: ModelSpec, opts: EngineEstimateOptions): Promise<PoseResult | null> {
+  private async estimateMoveNet(img: RgbImage, spec: ModelSpec, opts: EngineEstimateOptions): Promise<PoseResult | null | typeof TRACK_LOST> {
     const runner = await this.moveNetRunner(spec.file);
     if (opts.track) {
       // Video: last frame's box is this frame's crop; one pass unless the person was lost.
       const kps = await runner.runAveraged(img, squareRoiFromBox(opts.track, 1.35), spec.flip);
-      if (trackScore(kps) >= MIN_TRACK_SCORE) return this.toResult(kps, spec.name);
+      if (trackScore(kps) >= MIN_TRACK_SCORE) return (this.counters.tracked++, this.toResult(kps, spec.name));
+      this.counters.lost++;
       throwIfAborted(opts.signal);
     }
+    if (opts.locate === false) return TRACK_LOST;
+    this.counters.searches++;
     const person = await this.locate(img);
     throwIfAborted(opts.signal);
     const first: Roi = person ? squareRoiFromBox(person.box, 1.3) : fullImageRoi(img);
@@ -113,13 +145,16 @@ export class PoseEngine {
     return this.toResult(kps, spec.name);
   }
 
-  private async estimateBlazePose(img: RgbImage, spec: ModelSpec, opts: EngineEstimateOptions): Promise<PoseResult | null> {
+  private async estimateBlazePose(img: RgbImage, spec: ModelSpec, opts: EngineEstimateOptions): Promise<PoseResult | null | typeof TRACK_LOST> {
     const runner = await this.blazePoseRunner(spec.file);
     if (opts.track) {
       const lm = await runner.landmarksOn(img, squareRoiFromBox(opts.track, 1.35), spec.flip);
-      if (lm.poseScore >= 0.5 && trackScore(lm.points.slice(0, 33)) >= MIN_TRACK_SCORE) return this.blazeResult(lm, spec.name);
+      if (lm.poseScore >= 0.5 && trackScore(lm.points.slice(0, 33)) >= MIN_TRACK_SCORE) return (this.counters.tracked++, this.blazeResult(lm, spec.name));
+      this.counters.lost++;
       throwIfAborted(opts.signal);
     }
+    if (opts.locate === false) return TRACK_LOST;
+    this.counters.searches++;
     let roi = await this.locateForBlazePose(img, runner);
     throwIfAborted(opts.signal);
     if (!roi) return null;

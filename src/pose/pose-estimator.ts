@@ -1,7 +1,7 @@
 // The pose estimator port: pixels in, the most prominent person's keypoints out. Adapters: the worker-thread pool
 // (worker-pool.ts), the remote model-server client (remote-pose-estimator.ts), the in-thread engine (below, for
 // scripts and benchmarks) and an in-memory fake for unit tests.
-import { PoseEngine } from './pose-engine.ts';
+import type { PoseEngine } from './pose-engine.ts';
 import type { Box, Keypoint, PoseResult, RgbImage } from './pose-types.ts';
 
 export interface EstimateOptions {
@@ -35,24 +35,31 @@ export function assertServedModel(estimator: { models(): string[] }, model: stri
 
 /** Runs the engine on the calling thread: for scripts and the bare-model benchmark, never inside the server. */
 export class InThreadPoseEstimator implements PoseEstimator {
-  private readonly engine = new PoseEngine();
+  // Imported on first use: the TF.js stack costs ~40 MB, and processes that only dispatch to the worker pool (which
+  // import this module for the port) must not load it.
+  private engine: Promise<PoseEngine> | undefined;
   constructor(private readonly names: string[]) {}
+
+  private getEngine(): Promise<PoseEngine> {
+    this.engine ??= import('./pose-engine.ts').then((m) => new m.PoseEngine());
+    return this.engine;
+  }
 
   async estimate(image: RgbImage, opts: EstimateOptions): Promise<PoseResult | null> {
     assertServedModel(this, opts.model);
-    return this.engine.estimate(image, opts);
+    return (await this.getEngine()).estimate(image, opts);
   }
 
-  preload(): Promise<void> {
-    return this.engine.preload(this.names);
+  async preload(): Promise<void> {
+    await (await this.getEngine()).preload(this.names);
   }
 
   models(): string[] {
     return [...this.names];
   }
 
-  close(): Promise<void> {
-    return this.engine.dispose();
+  async close(): Promise<void> {
+    if (this.engine) await (await this.engine).dispose();
   }
 }
 

@@ -1,22 +1,36 @@
 // Worker thread body: owns one PoseEngine (its own TF.js WASM instance and models) and answers estimate requests
 // from the pool one at a time. Started through pose-worker-bootstrap.mjs so it runs from TypeScript sources.
 import { parentPort, workerData } from 'node:worker_threads';
-import { PoseEngine } from './pose-engine.ts';
+import { readFileSync } from 'node:fs';
+import { getHeapStatistics } from 'node:v8';
+import { PoseEngine, TRACK_LOST } from './pose-engine.ts';
+import { tf, wasmHeapBytes } from './tf-runtime.ts';
 import type { WorkerRequest, WorkerResponse } from './worker-protocol.ts';
 
 const port = parentPort;
 if (!port) throw new Error('pose.worker.ts must run in a worker thread');
 
 const engine = new PoseEngine();
-const { models } = workerData as { models: string[] };
+const { models, locator } = workerData as { models: string[]; locator?: boolean };
 const cancelled = new Set<number>();
+
+/** CPU time of this thread in ms (Linux: utime + stime from /proc/thread-self/stat, 10 ms ticks), else 0. */
+function threadCpuMs(): number {
+  try {
+    const stat = readFileSync('/proc/thread-self/stat', 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) * 10;
+  } catch {
+    return 0;
+  }
+}
 
 function send(msg: WorkerResponse): void {
   port!.postMessage(msg);
 }
 
 // Requests are handled strictly in order; the pool bounds how many wait here.
-let chain: Promise<void> = engine.preload(models).then(
+let chain: Promise<void> = engine.preload(models, { locator: locator === true }).then(
   () => send({ type: 'ready' }),
   (err: unknown) => send({ type: 'fatal', message: (err as Error).message }),
 );
@@ -24,6 +38,12 @@ let chain: Promise<void> = engine.preload(models).then(
 port.on('message', (msg: WorkerRequest) => {
   if (msg.type === 'cancel') {
     cancelled.add(msg.id);
+    return;
+  }
+  if (msg.type === 'stats') {
+    const mem = tf.memory();
+    send({ type: 'stats', id: msg.id, stats: { tensors: mem.numTensors, tensorBytes: mem.numBytes, wasmHeapBytes: wasmHeapBytes(),
+      jsHeapBytes: getHeapStatistics().used_heap_size, cpuMs: threadCpuMs(), ...engine.counters, loaded: engine.loadedModels() } });
     return;
   }
   if (msg.type === 'close') {
@@ -38,8 +58,10 @@ port.on('message', (msg: WorkerRequest) => {
     const t0 = performance.now();
     try {
       const image = { data: new Uint8Array(msg.data), width: msg.width, height: msg.height };
-      const result = await engine.estimate(image, { model: msg.model, track: msg.track ?? null });
-      send({ type: 'result', id: msg.id, result, ms: performance.now() - t0 });
+      const result = await engine.estimate(image, { model: msg.model, track: msg.track ?? null, locate: msg.locate !== false });
+      const ms = performance.now() - t0;
+      if (result === TRACK_LOST) port!.postMessage({ type: 'lost', id: msg.id, data: msg.data, ms } satisfies WorkerResponse, [msg.data]);
+      else send({ type: 'result', id: msg.id, result, ms });
     } catch (err) {
       send({ type: 'error', id: msg.id, message: (err as Error).message });
     }

@@ -2,12 +2,46 @@
 import type { Box, PoseResult } from './pose-types.ts';
 
 export type WorkerRequest =
-  | { type: 'estimate'; id: number; model: string; width: number; height: number; data: ArrayBuffer; track?: Box | null }
+  | {
+      type: 'estimate';
+      id: number;
+      model: string;
+      width: number;
+      height: number;
+      data: ArrayBuffer;
+      track?: Box | null;
+      /** false: answer `lost` (with the pixels back) instead of searching the whole frame with the locator. */
+      locate?: boolean;
+    }
   | { type: 'cancel'; id: number }
+  | { type: 'stats'; id: number }
   | { type: 'close' };
 
 export type WorkerResponse =
   | { type: 'ready' }
   | { type: 'fatal'; message: string }
   | { type: 'result'; id: number; result: PoseResult | null; ms?: number; cancelled?: boolean }
-  | { type: 'error'; id: number; message: string };
+  | { type: 'error'; id: number; message: string }
+  /** The tracked person was lost and this worker may not search: the pixels come back (transferred) for a retry. */
+  | { type: 'lost'; id: number; data: ArrayBuffer; ms?: number }
+  | { type: 'stats'; id: number; stats: WorkerStats };
+
+/** Memory of one worker thread (to check that nothing grows per frame). */
+export interface WorkerStats {
+  /** TF.js tensors alive and their bytes (tf.memory()). */
+  tensors: number;
+  tensorBytes: number;
+  /** Size of the WASM linear memory (it only ever grows). */
+  wasmHeapBytes: number;
+  /** V8 heap used by this thread. */
+  jsHeapBytes: number;
+  /** CPU time this thread has used (user + system, ms; Linux /proc, else 0): with the wall time it separates
+   *  "slower because the core is shared with other load" from "slower per instruction". */
+  cpuMs: number;
+  /** Frames answered from the tracked crop, tracked crops that lost the person, whole-image searches. */
+  tracked: number;
+  lost: number;
+  searches: number;
+  /** Models loaded in this thread. */
+  loaded: string[];
+}

@@ -21,6 +21,8 @@ export interface UsersRepository {
   findUserById(id: string): Promise<User | null>;
   setAdmin(id: string, isAdmin: boolean): Promise<void>;
   updatePasswordHash(id: string, passwordHash: string): Promise<void>;
+  /** Newest first, for admins. */
+  listUsers(options: { limit: number; offset: number }): Promise<User[]>;
 }
 
 export function createUsersRepository(db: Db): UsersRepository {
@@ -55,6 +57,11 @@ export function createUsersRepository(db: Db): UsersRepository {
     },
     async setAdmin(id, isAdmin) {
       await db.updateTable('users').set({ is_admin: isAdmin }).where('id', '=', id).execute();
+    },
+    async listUsers({ limit, offset }) {
+      const rows = await db.selectFrom('users').selectAll().orderBy('created_at', 'desc').orderBy('id')
+        .limit(limit).offset(offset).execute();
+      return rows.map(toUser);
     },
     async updatePasswordHash(id, passwordHash) {
       await db.updateTable('users').set({ password_hash: passwordHash }).where('id', '=', id).execute();

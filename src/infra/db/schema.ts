@@ -24,8 +24,90 @@ export interface SchemaMigrationsTable {
   applied_at: ColumnType<Date, Date | undefined, never>;
 }
 
+export interface LiveSessionsTable {
+  id: string;
+  /** Null for an anonymous session. */
+  user_id: string | null;
+  device_id: string | null;
+  is_paused: Generated<boolean>;
+  ended_at: Date | null;
+  total_seconds: number | null;
+  good_seconds: number | null;
+  mild_seconds: number | null;
+  bad_seconds: number | null;
+  created_at: ColumnType<Date, Date | undefined, never>;
+}
+
+export interface PostureEventsTable {
+  /** int8: drivers return it as a string; repositories convert. */
+  id: ColumnType<string, never, never>;
+  session_id: string;
+  user_id: string | null;
+  label: string | null;
+  score: number | null;
+  angle: number | null;
+  neck_tilt: number | null;
+  timestamp: ColumnType<Date, Date | undefined, never>;
+  metadata: ColumnType<Record<string, unknown>, string | undefined, never>;
+  keypoints: ColumnType<Record<string, unknown> | null, string | null | undefined, never>;
+  created_at: ColumnType<Date, Date | undefined, never>;
+}
+
+export interface CalibrationsTable {
+  id: string;
+  user_id: string;
+  device_id: string | null;
+  baseline_angle: number;
+  created_at: ColumnType<Date, Date | undefined, never>;
+}
+
+export interface DeviceMetricsTable {
+  id: ColumnType<string, never, never>;
+  user_id: string | null;
+  device_id: string;
+  battery_level: number;
+  fps: number;
+  created_at: ColumnType<Date, Date | undefined, never>;
+}
+
+export type AnalysisStatus = 'pending' | 'in_progress' | 'completed' | 'failed';
+
+export interface AnalysesTable {
+  id: string;
+  user_id: string;
+  session_id: string;
+  model_name: string;
+  profile: string;
+  status: Generated<AnalysisStatus>;
+  error: string | null;
+  progress: Generated<number>;
+  attempts: Generated<number>;
+  result: ColumnType<Record<string, unknown> | null, string | null | undefined, string | null>;
+  overall_score: number | null;
+  created_at: ColumnType<Date, Date | undefined, never>;
+  started_at: Date | null;
+  finished_at: Date | null;
+}
+
+export interface MediaFilesTable {
+  analysis_id: string;
+  view: 'front' | 'left' | 'right' | 'back' | 'auto';
+  object_key: string;
+  original_filename: string;
+  file_type: 'image' | 'video';
+  /** int8: PostgreSQL returns it as a string. */
+  size_bytes: ColumnType<string | number, number, never>;
+  created_at: ColumnType<Date, Date | undefined, never>;
+}
+
 export interface DatabaseSchema {
+  analyses: AnalysesTable;
+  media_files: MediaFilesTable;
   users: UsersTable;
   revoked_tokens: RevokedTokensTable;
   schema_migrations: SchemaMigrationsTable;
+  live_sessions: LiveSessionsTable;
+  posture_events: PostureEventsTable;
+  calibrations: CalibrationsTable;
+  device_metrics: DeviceMetricsTable;
 }

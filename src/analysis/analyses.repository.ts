@@ -1,0 +1,243 @@
+import { sql, type Selectable, type Transaction } from 'kysely';
+import type { Db } from '../infra/db/database.ts';
+import type { AnalysesTable, AnalysisStatus, DatabaseSchema, MediaFilesTable } from '../infra/db/schema.ts';
+
+const UNIQUE_VIOLATION = '23505';
+
+export type View = MediaFilesTable['view'];
+
+export interface Analysis {
+  id: string;
+  userId: string;
+  sessionId: string;
+  modelName: string;
+  profile: string;
+  status: AnalysisStatus;
+  error: string | null;
+  progress: number;
+  attempts: number;
+  result: Record<string, unknown> | null;
+  overallScore: number | null;
+  createdAt: Date;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+}
+
+export interface MediaFile {
+  analysisId: string;
+  view: View;
+  objectKey: string;
+  originalFilename: string;
+  fileType: 'image' | 'video';
+  sizeBytes: number;
+}
+
+export interface AnalysisPage {
+  analyses: Analysis[];
+  nextCursor: string | null;
+}
+
+/**
+ * Every status change is one conditional UPDATE ... RETURNING: the WHERE clause states which moves are legal,
+ * so two workers (or a worker and a user's delete) can never both win.
+ */
+export interface AnalysesRepository {
+  /** Inserts a pending analysis; null when the user already has this session id (the unique index decides). */
+  reserve(input: { id: string; userId: string; sessionId: string; modelName: string; profile: string }): Promise<Analysis | null>;
+  findById(id: string): Promise<Analysis | null>;
+  findBySession(userId: string, sessionId: string): Promise<Analysis | null>;
+  listByUser(userId: string, options: { limit: number; cursor?: string | null }): Promise<AnalysisPage>;
+  listAllForUser(userId: string, since: Date): Promise<Analysis[]>;
+  addMediaFiles(tx: Transaction<DatabaseSchema>, files: MediaFile[]): Promise<void>;
+  mediaFiles(analysisId: string): Promise<MediaFile[]>;
+  removeMediaFile(analysisId: string, view: View): Promise<MediaFile | null>;
+  /** pending → in_progress (or a lost run taken up again); null when the analysis is finished or gone. */
+  claim(id: string): Promise<Analysis | null>;
+  setProgress(id: string, progress: number): Promise<boolean>;
+  complete(id: string, result: Record<string, unknown>, overallScore: number | null): Promise<Analysis | null>;
+  fail(id: string, error: string): Promise<Analysis | null>;
+  /** completed | failed → pending for a new run, optionally with another model; inside `tx` when given. */
+  resetForRetry(id: string, modelName?: string, tx?: Transaction<DatabaseSchema>): Promise<Analysis | null>;
+  delete(id: string): Promise<boolean>;
+  /**
+   * Runs `fn` in one transaction. Inside it, use only `tx`: on PGlite the transaction holds the single connection,
+   * so a query on the shared handle would wait for it forever.
+   */
+  withTransaction<T>(fn: (tx: Transaction<DatabaseSchema>) => Promise<T>): Promise<T>;
+  statsForUser(userId: string, weekStart: Date): Promise<UserAnalysisStats>;
+}
+
+export interface UserAnalysisStats {
+  totalAnalyses: number;
+  currentWeekAnalyses: number;
+  averageOverallScore: number | null;
+  latestAnalysisAt: Date | null;
+}
+
+export function createAnalysesRepository(db: Db): AnalysesRepository {
+  return {
+    async reserve(input) {
+      try {
+        const row = await db.insertInto('analyses').values({
+          id: input.id, user_id: input.userId, session_id: input.sessionId, model_name: input.modelName,
+          profile: input.profile, error: null, result: null, overall_score: null, started_at: null, finished_at: null,
+        }).returningAll().executeTakeFirstOrThrow();
+        return toAnalysis(row);
+      } catch (error) {
+        if ((error as { code?: string }).code === UNIQUE_VIOLATION) return null;
+        throw error;
+      }
+    },
+    async findById(id) {
+      const row = await db.selectFrom('analyses').selectAll().where('id', '=', id).executeTakeFirst();
+      return row ? toAnalysis(row) : null;
+    },
+    async findBySession(userId, sessionId) {
+      const row = await db.selectFrom('analyses').selectAll()
+        .where('user_id', '=', userId).where('session_id', '=', sessionId).executeTakeFirst();
+      return row ? toAnalysis(row) : null;
+    },
+    async listByUser(userId, { limit, cursor }) {
+      let query = db.selectFrom('analyses').selectAll().where('user_id', '=', userId);
+      const after = cursor ? decodeCursor(cursor) : null;
+      if (after) {
+        // Keyset pagination on (created_at, id): stable under inserts, no OFFSET scans.
+        query = query.where((eb) => eb.or([
+          eb('created_at', '<', after.createdAt),
+          eb.and([eb('created_at', '=', after.createdAt), eb('id', '<', after.id)]),
+        ]));
+      }
+      const rows = await query.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit + 1).execute();
+      const page = rows.slice(0, limit).map(toAnalysis);
+      const last = page.at(-1);
+      return { analyses: page, nextCursor: rows.length > limit && last ? encodeCursor(last) : null };
+    },
+    async listAllForUser(userId, since) {
+      const rows = await db.selectFrom('analyses').selectAll()
+        .where('user_id', '=', userId).where('created_at', '>=', since).orderBy('created_at', 'asc').execute();
+      return rows.map(toAnalysis);
+    },
+    async addMediaFiles(tx, files) {
+      if (files.length === 0) return;
+      await tx.insertInto('media_files').values(files.map((f) => ({
+        analysis_id: f.analysisId, view: f.view, object_key: f.objectKey, original_filename: f.originalFilename,
+        file_type: f.fileType, size_bytes: f.sizeBytes,
+      }))).onConflict((oc) => oc.columns(['analysis_id', 'view']).doUpdateSet((eb) => ({
+        object_key: eb.ref('excluded.object_key'),
+        original_filename: eb.ref('excluded.original_filename'),
+        file_type: eb.ref('excluded.file_type'),
+      }))).execute();
+    },
+    async mediaFiles(analysisId) {
+      const rows = await db.selectFrom('media_files').selectAll().where('analysis_id', '=', analysisId)
+        .orderBy('view').execute();
+      return rows.map(toMediaFile);
+    },
+    async removeMediaFile(analysisId, view) {
+      const row = await db.deleteFrom('media_files').where('analysis_id', '=', analysisId).where('view', '=', view)
+        .returningAll().executeTakeFirst();
+      return row ? toMediaFile(row) : null;
+    },
+    async claim(id) {
+      const row = await db.updateTable('analyses')
+        .set({ status: 'in_progress', started_at: sql`now()`, attempts: sql`attempts + 1`, error: null })
+        .where('id', '=', id).where('status', 'in', ['pending', 'in_progress'])
+        .returningAll().executeTakeFirst();
+      return row ? toAnalysis(row) : null;
+    },
+    async setProgress(id, progress) {
+      const result = await db.updateTable('analyses').set({ progress: Math.max(0, Math.min(1, progress)) })
+        .where('id', '=', id).where('status', '=', 'in_progress').executeTakeFirst();
+      return Number(result.numUpdatedRows) > 0;
+    },
+    async complete(id, result, overallScore) {
+      const row = await db.updateTable('analyses')
+        .set({ status: 'completed', progress: 1, result: JSON.stringify(result), overall_score: overallScore,
+          error: null, finished_at: sql`now()` })
+        .where('id', '=', id).where('status', '=', 'in_progress')
+        .returningAll().executeTakeFirst();
+      return row ? toAnalysis(row) : null;
+    },
+    async fail(id, error) {
+      const row = await db.updateTable('analyses')
+        .set({ status: 'failed', error, finished_at: sql`now()` })
+        .where('id', '=', id).where('status', 'in', ['pending', 'in_progress'])
+        .returningAll().executeTakeFirst();
+      return row ? toAnalysis(row) : null;
+    },
+    async resetForRetry(id, modelName, tx) {
+      const row = await (tx ?? db).updateTable('analyses')
+        .set({
+          status: 'pending', progress: 0, error: null, result: null, overall_score: null, attempts: 0,
+          started_at: null, finished_at: null, ...(modelName ? { model_name: modelName } : {}),
+        })
+        .where('id', '=', id).where('status', 'in', ['completed', 'failed'])
+        .returningAll().executeTakeFirst();
+      return row ? toAnalysis(row) : null;
+    },
+    async delete(id) {
+      const result = await db.deleteFrom('analyses').where('id', '=', id).executeTakeFirst();
+      return Number(result.numDeletedRows) > 0;
+    },
+    withTransaction(fn) {
+      return db.transaction().execute(fn);
+    },
+    async statsForUser(userId, weekStart) {
+      const row = await db.selectFrom('analyses')
+        .select((eb) => [
+          sql<number>`count(*)::int`.as('total'),
+          sql<number>`count(*) FILTER (WHERE ${eb.ref('created_at')} >= ${weekStart})::int`.as('this_week'),
+          sql<number | null>`avg(overall_score)::float8`.as('average'),
+          sql<Date | null>`max(created_at)`.as('latest'),
+        ])
+        .where('user_id', '=', userId).executeTakeFirstOrThrow();
+      return {
+        totalAnalyses: Number(row.total),
+        currentWeekAnalyses: Number(row.this_week),
+        averageOverallScore: row.average === null ? null : Math.round(Number(row.average) * 100) / 100,
+        latestAnalysisAt: row.latest ? new Date(row.latest) : null,
+      };
+    },
+  };
+}
+
+function toAnalysis(row: Selectable<AnalysesTable>): Analysis {
+  return {
+    id: row.id,
+    userId: row.user_id,
+    sessionId: row.session_id,
+    modelName: row.model_name,
+    profile: row.profile,
+    status: row.status,
+    error: row.error,
+    progress: Number(row.progress),
+    attempts: row.attempts,
+    result: row.result,
+    overallScore: row.overall_score,
+    createdAt: new Date(row.created_at),
+    startedAt: row.started_at ? new Date(row.started_at) : null,
+    finishedAt: row.finished_at ? new Date(row.finished_at) : null,
+  };
+}
+
+function toMediaFile(row: Selectable<MediaFilesTable>): MediaFile {
+  return {
+    analysisId: row.analysis_id,
+    view: row.view,
+    objectKey: row.object_key,
+    originalFilename: row.original_filename,
+    fileType: row.file_type,
+    sizeBytes: Number(row.size_bytes),
+  };
+}
+
+function encodeCursor(analysis: Analysis): string {
+  return Buffer.from(`${analysis.createdAt.toISOString()}|${analysis.id}`).toString('base64url');
+}
+
+function decodeCursor(cursor: string): { createdAt: Date; id: string } | null {
+  const [iso, id] = Buffer.from(cursor, 'base64url').toString().split('|');
+  const createdAt = new Date(iso ?? '');
+  const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+  return Number.isNaN(createdAt.getTime()) || !id || !uuid.test(id) ? null : { createdAt, id };
+}

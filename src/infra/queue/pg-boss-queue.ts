@@ -1,0 +1,86 @@
+import PgBoss from 'pg-boss';
+import type { DatabaseHandle } from '../db/database.ts';
+import type { JobHandler, JobMap, JobName, JobQueue, SqlExecutor } from './job-queue.ts';
+
+export interface QueueOptions {
+  /** Schema pg-boss keeps its tables in (its own, beside ours). */
+  schema: string;
+  /** How long a job may run before it is considered lost and offered again: the lease. */
+  leaseSeconds: number;
+  retryLimit: number;
+  retryDelaySeconds: number;
+  pollIntervalSeconds: number;
+  /** How often expired leases are looked for. */
+  superviseIntervalSeconds: number;
+}
+
+/**
+ * pg-boss over our own database handle: on PGlite its statements queue behind the single connection like any
+ * other query; on PostgreSQL they use the shared pool. Retries back off exponentially from retryDelaySeconds.
+ */
+export async function openPgBossQueue(database: DatabaseHandle, options: QueueOptions, onError: (error: Error) => void): Promise<JobQueue> {
+  const db: SqlExecutor = {
+    executeSql: (text, values) => database.withConnection((conn) =>
+      values && values.length > 0 ? conn.query(text, values) : conn.exec(text)),
+  };
+  const boss = new PgBoss({
+    db,
+    schema: options.schema,
+    supervise: true,
+    schedule: false,
+    migrate: true,
+    maintenanceIntervalSeconds: options.superviseIntervalSeconds,
+    monitorStateIntervalSeconds: options.superviseIntervalSeconds,
+  } as PgBoss.ConstructorOptions);
+  boss.on('error', onError);
+  await boss.start();
+  await boss.createQueue('analyse-session-dead', { name: 'analyse-session-dead', retryLimit: 5, retryDelay: 1, retryBackoff: true } as PgBoss.Queue);
+  await boss.createQueue('analyse-session', {
+    name: 'analyse-session',
+    retryLimit: options.retryLimit,
+    retryDelay: options.retryDelaySeconds,
+    retryBackoff: true,
+    expireInSeconds: options.leaseSeconds,
+    deadLetter: 'analyse-session-dead',
+  } as PgBoss.Queue);
+
+  let stopping: Promise<void> | null = null;
+  const retryLimits: Record<string, number> = { 'analyse-session': options.retryLimit, 'analyse-session-dead': 5 };
+
+  return {
+    async send(name, data, sendOptions = {}) {
+      return boss.send(name, data as object, sendOptions.tx ? { db: sendOptions.tx } as PgBoss.SendOptions : {});
+    },
+    async work<N extends JobName>(name: N, handler: JobHandler<N>, workOptions: { concurrency?: number } = {}) {
+      const concurrency = workOptions.concurrency ?? 1;
+      for (let i = 0; i < concurrency; i++) {
+        await boss.work<JobMap[N]>(name, {
+          batchSize: 1, includeMetadata: true, pollingIntervalSeconds: options.pollIntervalSeconds,
+        }, async (jobs) => {
+          for (const job of jobs as Array<PgBoss.JobWithMetadata<JobMap[N]>>) {
+            await handler({
+              id: job.id,
+              name,
+              data: job.data,
+              retryCount: job.retryCount,
+              isLastAttempt: job.retryCount >= (retryLimits[name] ?? 0),
+            });
+          }
+        });
+      }
+    },
+    /** Jobs waiting per queue, for the queue-depth metric. */
+    async stats() {
+      const counts: Record<string, number> = {};
+      for (const name of ['analyse-session', 'analyse-session-dead'] as const) {
+        counts[name] = await boss.getQueueSize(name);
+      }
+      return counts;
+    },
+    stop() {
+      // Idempotent: the process's shutdown and the adapters' close may both ask.
+      stopping ??= boss.stop({ graceful: true, wait: true, timeout: 10_000 });
+      return stopping;
+    },
+  };
+}

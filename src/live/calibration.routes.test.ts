@@ -1,0 +1,65 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bearer, newUser } from '../../test/helpers/factories.ts';
+import { createTestApp, type TestApp } from '../../test/helpers/test-app.ts';
+
+let t: TestApp;
+beforeAll(async () => {
+  t = await createTestApp();
+});
+afterAll(async () => {
+  await t.close();
+});
+
+describe('GET/POST /api/calibration/', () => {
+  it('records baselines and lists only the caller\'s, newest first', async () => {
+    const [a, b] = [await newUser(t.app), await newUser(t.app)];
+    const first = await t.app.inject({ method: 'POST', url: '/api/calibration/', headers: bearer(a.token), payload: { device_id: 'cam', baseline_angle: 0 } });
+    expect(first.statusCode).toBe(201);
+    expect(first.json()).toEqual({ calibration_id: expect.stringMatching(/^[0-9a-f-]{36}$/) });
+    const second = await t.app.inject({ method: 'POST', url: '/api/calibration/', headers: bearer(a.token), payload: { baseline_angle: 90 } });
+    await t.app.inject({ method: 'POST', url: '/api/calibration/', headers: bearer(b.token), payload: { baseline_angle: 7 } });
+    const list = (await t.app.inject({ url: '/api/calibration/', headers: bearer(a.token) })).json();
+    expect(list).toEqual([
+      { id: second.json().calibration_id, device_id: null, baseline_angle: 90, created_at: expect.any(String) },
+      { id: first.json().calibration_id, device_id: 'cam', baseline_angle: 0, created_at: expect.any(String) },
+    ]);
+  });
+
+  it('answers 400 {detail} for a baseline outside 0..90 or of the wrong type, 401 without a token', async () => {
+    const user = await newUser(t.app);
+    for (const payload of [{ baseline_angle: 91 }, { baseline_angle: -1 }, { baseline_angle: 'upright' }, {}, { baseline_angle: 5, device_id: { id: 7 } }]) {
+      const response = await t.app.inject({ method: 'POST', url: '/api/calibration/', headers: bearer(user.token), payload });
+      expect(response.statusCode, JSON.stringify(payload)).toBe(400);
+      expect(response.json()).toEqual({ detail: expect.stringMatching(/^Invalid body/), code: 'invalid_request' });
+    }
+    const anonymous = await t.app.inject({ method: 'POST', url: '/api/calibration/', payload: { baseline_angle: 5 } });
+    expect(anonymous.statusCode).toBe(401);
+    expect((await t.app.inject({ url: '/api/calibration/' })).statusCode).toBe(401);
+  });
+});
+
+describe('POST /api/device_metrics/', () => {
+  it('stores a sample, with or without a token', async () => {
+    const user = await newUser(t.app);
+    const payload = { device_id: 'phone-1', battery_level: 55.5, fps: 30 };
+    const withToken = await t.app.inject({ method: 'POST', url: '/api/device_metrics/', headers: bearer(user.token), payload });
+    expect(withToken.statusCode).toBe(201);
+    expect(withToken.json()).toEqual({ stored: true });
+    expect((await t.app.inject({ method: 'POST', url: '/api/device_metrics/', payload: { ...payload, battery_level: 0, fps: 240 } })).statusCode).toBe(201);
+    const rows = await t.database.db.selectFrom('device_metrics').selectAll().where('device_id', '=', 'phone-1').orderBy('id').execute();
+    expect(rows.map((r) => [r.user_id, r.battery_level, r.fps])).toEqual([[user.id, 55.5, 30], [null, 0, 240]]);
+  });
+
+  it.each([
+    [{ device_id: 'd', battery_level: 101, fps: 30 }],
+    [{ device_id: 'd', battery_level: -1, fps: 30 }],
+    [{ device_id: 'd', battery_level: 50, fps: 241 }],
+    [{ device_id: 'd', battery_level: 'full', fps: 30 }],
+    [{ battery_level: 50, fps: 30 }],
+    [{ device_id: '', battery_level: 50, fps: 30 }],
+  ])('answers 400 {detail} for %j', async (payload) => {
+    const response = await t.app.inject({ method: 'POST', url: '/api/device_metrics/', payload });
+    expect(response.statusCode).toBe(400);
+    expect(response.json()).toMatchObject({ code: 'invalid_request', detail: expect.stringMatching(/^Invalid body/) });
+  });
+});

@@ -1,0 +1,183 @@
+import type { FastifyBaseLogger } from 'fastify';
+import { AppError, errors } from '../errors/app-error.ts';
+import type { RateLimiter } from '../infra/rate-limit/rate-limiter.ts';
+import { labelForAngle } from '../posture/live-angles.ts';
+import type { PostureEvent, ValidatedEvent } from './live-session.ts';
+import type { LiveSessionsRepository, NewPostureEvent, SessionForEvents } from './live-sessions.repository.ts';
+import type { PostureFeed } from './posture-feed.ts';
+import { SessionStateCache } from './session-state-cache.ts';
+
+export interface EventRateLimit {
+  /** At most this many events per session in any window (SPEC: 10 per second). */
+  events: number;
+  windowMs: number;
+}
+
+export interface EventIngestDeps {
+  sessions: LiveSessionsRepository;
+  limiter: RateLimiter;
+  feed: PostureFeed;
+  rateLimit: EventRateLimit;
+  /** Groups written at the same time: 1 for PGlite (one connection), a few for a PostgreSQL pool. */
+  concurrency: number;
+  cache?: SessionStateCache;
+  log: Pick<FastifyBaseLogger, 'warn' | 'error'>;
+}
+
+interface Pending {
+  sessionId: string;
+  events: ValidatedEvent[];
+  resolve(stored: number): void;
+  reject(error: unknown): void;
+}
+
+/** Requests per group: bounds the statement size (≤ 10 events each under the default limit). */
+const MAX_GROUP = 200;
+
+/**
+ * Stores posture events with group commit: requests that arrive while the writers are busy wait and then share
+ * one INSERT, so throughput does not fall to one statement per request. Each request still gets its own answer:
+ * 404/409/429 requests are left out of the group and take no budget; the others' events are each stored whole,
+ * or not at all.
+ */
+export class PostureEventIngest {
+  readonly cache: SessionStateCache;
+  private queue: Pending[] = [];
+  private inFlight = 0;
+  private scheduled = false;
+
+  constructor(private readonly deps: EventIngestDeps) {
+    this.cache = deps.cache ?? new SessionStateCache();
+  }
+
+  /** Resolves with the number of stored events once they are committed. @throws AppError 404, 409 or 429 */
+  store(sessionId: string, events: ValidatedEvent[]): Promise<number> {
+    return new Promise<number>((resolve, reject) => {
+      this.queue.push({ sessionId, events, resolve, reject });
+      if (!this.scheduled) {
+        this.scheduled = true;
+        // Requests parsed in the same turn of the event loop join one group.
+        setImmediate(() => {
+          this.scheduled = false;
+          this.launch();
+        });
+      }
+    });
+  }
+
+  private launch(): void {
+    while (this.inFlight < this.deps.concurrency && this.queue.length > 0) {
+      const group = this.queue.splice(0, MAX_GROUP);
+      this.inFlight += 1;
+      void this.storeGroupSafely(group).finally(() => {
+        this.inFlight -= 1;
+        this.launch();
+      });
+    }
+  }
+
+  private async storeGroupSafely(group: Pending[]): Promise<void> {
+    try {
+      await this.storeGroup(group);
+    } catch (error) {
+      // One request's failure must not fail strangers: retry each alone, so each gets its own outcome. (Budget
+      // taken in the failed attempt is not given back: rate-limit stores have no rollback.)
+      if (group.length === 1) group[0]!.reject(error);
+      else for (const pending of group) await this.storeGroup([pending]).catch(pending.reject);
+    }
+  }
+
+  private async storeGroup(group: Pending[]): Promise<void> {
+    const { sessions, limiter, rateLimit } = this.deps;
+    const states = await this.sessionStates(group.map((p) => p.sessionId));
+    const refusals = new Map<Pending, AppError>();
+    const admitted: Array<{ pending: Pending; session: SessionForEvents }> = [];
+    for (const pending of group) {
+      const session = states.get(pending.sessionId);
+      const refusal = refusalFor(session);
+      if (refusal) refusals.set(pending, refusal);
+      else admitted.push({ pending, session: session! });
+    }
+    // Budget is taken only for requests that are otherwise acceptable, in arrival order.
+    const decisions = await Promise.all(admitted.map(({ pending }) => pending.events.length === 0
+      ? { allowed: true as const }
+      : limiter.consume(`live:events:${pending.sessionId}`,
+        { limit: rateLimit.events, windowMs: rateLimit.windowMs, cost: pending.events.length })));
+    const rows: NewPostureEvent[] = [];
+    const writing: Pending[] = [];
+    admitted.forEach(({ pending, session }, i) => {
+      const decision = decisions[i]!;
+      if (decision.allowed) {
+        for (const event of pending.events) rows.push(toNewEvent(session, event));
+        writing.push(pending);
+      } else {
+        refusals.set(pending, errors.rateLimited(Math.max(1, Math.ceil(decision.retryAfterMs / 1000)),
+          'Too many events per second'));
+      }
+    });
+
+    const stored = await sessions.insertEventsIntoOpenSessions(rows);
+    const storedSessions = new Set(stored.map((e) => e.sessionId));
+    // The cache said open but the INSERT found the session paused, ended or gone (changed by another process).
+    const surprised = writing.filter((p) => p.events.length > 0 && !storedSessions.has(p.sessionId));
+    if (surprised.length > 0) {
+      for (const p of surprised) this.cache.forget(p.sessionId);
+      const fresh = await this.sessionStates(surprised.map((p) => p.sessionId));
+      for (const p of surprised) refusals.set(p, refusalFor(fresh.get(p.sessionId)) ?? errors.conflict('Session is not open'));
+    }
+
+    this.publish(stored);
+    for (const pending of group) {
+      const refusal = refusals.get(pending);
+      if (refusal) pending.reject(refusal);
+      else pending.resolve(pending.events.length);
+    }
+  }
+
+  /** Cached states, and one query for the rest. A cached pause is re-read: resuming elsewhere must take effect. */
+  private async sessionStates(ids: string[]): Promise<Map<string, SessionForEvents>> {
+    const states = new Map<string, SessionForEvents>();
+    const missing = new Set<string>();
+    for (const id of ids) {
+      const cached = this.cache.get(id);
+      if (cached && !cached.isPaused) states.set(id, cached);
+      else missing.add(id);
+    }
+    if (missing.size > 0) {
+      for (const [id, state] of await this.deps.sessions.findSessionsForEvents([...missing])) {
+        this.cache.set(state);
+        states.set(id, state);
+      }
+    }
+    return states;
+  }
+
+  /** After commit, and not awaited: the events are safe, so a broker hiccup costs live delivery, not the request. */
+  private publish(events: readonly PostureEvent[]): void {
+    const byUser = new Map<string, PostureEvent[]>();
+    for (const event of events) {
+      if (event.userId === null) continue;
+      const list = byUser.get(event.userId) ?? [];
+      list.push(event);
+      byUser.set(event.userId, list);
+    }
+    for (const [userId, userEvents] of byUser) {
+      this.deps.feed.publish(userId, userEvents).catch((error: unknown) => {
+        this.deps.log.warn({ err: error, userId }, 'live feed publish failed');
+      });
+    }
+  }
+}
+
+function refusalFor(session: SessionForEvents | undefined): AppError | null {
+  if (!session) return errors.notFound('Session');
+  if (session.ended) return errors.conflict('Session has ended');
+  if (session.isPaused) return errors.conflict('Session is paused');
+  return null;
+}
+
+/** The server labels an event from its angle and the owner's calibration when the client sent no label. */
+function toNewEvent(session: SessionForEvents, event: ValidatedEvent): NewPostureEvent {
+  const label = event.label ?? (event.angle === null ? null : labelForAngle(event.angle, session.baselineAngle ?? 0));
+  return { ...event, label, sessionId: session.id, userId: session.userId };
+}

@@ -1,0 +1,178 @@
+import { Type, type Static } from 'typebox';
+import type { LiveSession, PostureEvent, SessionSummary } from './live-session.ts';
+
+/** Wire types of the live API (SPEC 7). Field names are the replaced live service's (snake_case). */
+
+const DeviceId = Type.String({ minLength: 1, maxLength: 128 });
+const Seconds = Type.Number({ minimum: 0 });
+const DateTime = Type.String({ format: 'date-time' });
+const Json = Type.Record(Type.String(), Type.Unknown());
+
+export const SessionIdParams = Type.Object({ id: Type.String({ description: 'Live session id (UUID)' }) });
+
+/** Bodies that are entirely optional: a missing body reads as `{}` (see `emptyBodyAsObject`). */
+export const StartSessionBody = Type.Object({ device_id: Type.Optional(Type.Union([DeviceId, Type.Null()])) });
+export type StartSessionBody = Static<typeof StartSessionBody>;
+
+export const SessionStarted = Type.Object({ session_id: Type.String({ format: 'uuid' }) });
+
+/**
+ * One posture event as a client sends it. Documentation only at the HTTP layer: the privacy rule must see the raw
+ * body before any schema does, so the event route validates with `parseEventBatch` (which checks this schema).
+ */
+export const PostureEventInput = Type.Object({
+  label: Type.Optional(Type.Union([Type.String({ maxLength: 64 }), Type.Null()])),
+  score: Type.Optional(Type.Union([Type.Number(), Type.Null()])),
+  angle: Type.Optional(Type.Union([Type.Number(), Type.Null()], {
+    description: 'Spine angle in degrees, 0 to 90; required without keypoints, ignored with them (the server computes it)',
+  })),
+  timestamp: Type.Optional(Type.Union([Type.Number(), Type.String({ maxLength: 64 }), Type.Null()], {
+    description: 'When the pose was measured: Unix seconds (or milliseconds) or an ISO-8601 string; default: now',
+  })),
+  metadata: Type.Optional(Type.Union([Json, Type.Null()])),
+  keypoints: Type.Optional(Type.Union([Json, Type.Null()], {
+    description: 'COCO name → {x, y, confidence} (or {X, Y, score}, or [x, y, conf]); both shoulders and hips required',
+  })),
+}, { additionalProperties: true });
+export type PostureEventInput = Static<typeof PostureEventInput>;
+
+export const PostureEventBatch = Type.Union([PostureEventInput, Type.Array(PostureEventInput)]);
+
+export const EventsStored = Type.Object({ stored_events: Type.Integer({ minimum: 0 }) });
+
+export const SessionState = Type.Object({ session_id: Type.String({ format: 'uuid' }), is_paused: Type.Boolean() });
+
+export const EndSessionBody = Type.Object({
+  total_seconds: Type.Optional(Type.Union([Seconds, Type.Null()])),
+  good_seconds: Type.Optional(Type.Union([Seconds, Type.Null()])),
+  mild_seconds: Type.Optional(Type.Union([Seconds, Type.Null()])),
+  bad_seconds: Type.Optional(Type.Union([Seconds, Type.Null()])),
+});
+export type EndSessionBody = Static<typeof EndSessionBody>;
+
+export const SessionSummaryBody = Type.Object({
+  total_seconds: Type.Number(),
+  good_seconds: Type.Number(),
+  mild_seconds: Type.Number(),
+  bad_seconds: Type.Number(),
+  event_count: Type.Integer(),
+  average_angle: Type.Union([Type.Number(), Type.Null()]),
+});
+
+export const SessionEnded = Type.Object({
+  session_id: Type.String({ format: 'uuid' }),
+  ended: Type.Literal(true),
+  summary: SessionSummaryBody,
+});
+
+export const PostureEventBody = Type.Object({
+  id: Type.Integer(),
+  session_id: Type.String({ format: 'uuid' }),
+  label: Type.Union([Type.String(), Type.Null()]),
+  score: Type.Union([Type.Number(), Type.Null()]),
+  angle: Type.Union([Type.Number(), Type.Null()]),
+  neck_tilt: Type.Union([Type.Number(), Type.Null()]),
+  timestamp: DateTime,
+  metadata: Json,
+  keypoints: Type.Union([Json, Type.Null()]),
+  created_at: DateTime,
+});
+export type PostureEventBody = Static<typeof PostureEventBody>;
+
+export const EventsQuery = Type.Object({
+  after_id: Type.Optional(Type.Integer({ minimum: 0, description: 'Only events with a larger id (paging)' })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000, default: 1_000 })),
+});
+
+export const LiveSessionBody = Type.Object({
+  id: Type.String({ format: 'uuid' }),
+  device_id: Type.Union([Type.String(), Type.Null()]),
+  is_paused: Type.Boolean(),
+  ended: Type.Boolean(),
+  created_at: DateTime,
+  ended_at: Type.Union([DateTime, Type.Null()]),
+  total_seconds: Type.Union([Type.Number(), Type.Null()]),
+  good_seconds: Type.Union([Type.Number(), Type.Null()]),
+  mild_seconds: Type.Union([Type.Number(), Type.Null()]),
+  bad_seconds: Type.Union([Type.Number(), Type.Null()]),
+});
+
+export const SessionsQuery = Type.Object({
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 100 })),
+  offset: Type.Optional(Type.Integer({ minimum: 0, default: 0 })),
+});
+
+export const CalibrationInput = Type.Object({
+  device_id: Type.Optional(Type.Union([DeviceId, Type.Null()])),
+  baseline_angle: Type.Number({ minimum: 0, maximum: 90 }),
+});
+export type CalibrationInput = Static<typeof CalibrationInput>;
+
+export const CalibrationBody = Type.Object({
+  id: Type.String({ format: 'uuid' }),
+  device_id: Type.Union([Type.String(), Type.Null()]),
+  baseline_angle: Type.Number(),
+  created_at: DateTime,
+});
+
+export const CalibrationCreated = Type.Object({ calibration_id: Type.String({ format: 'uuid' }) });
+
+export const DeviceMetricsInput = Type.Object({
+  device_id: DeviceId,
+  battery_level: Type.Number({ minimum: 0, maximum: 100 }),
+  fps: Type.Number({ minimum: 0, maximum: 240 }),
+});
+export type DeviceMetricsInput = Static<typeof DeviceMetricsInput>;
+
+export const DeviceMetricsStored = Type.Object({ stored: Type.Literal(true) });
+
+export const PostureSocketQuery = Type.Object({
+  token: Type.Optional(Type.String({ description: 'An access token or a single-use ws token (GET /auth/ws-token)' })),
+});
+
+/** Server → client WebSocket messages, a union on `type`; the acknowledgement keeps the replaced service's shape. */
+export type PostureSocketMessage =
+  | { type: 'history'; events: PostureEventBody[] }
+  | { type: 'posture'; event: PostureEventBody };
+export const SOCKET_ACK = '{"ack":true}';
+
+export function toPostureEventBody(event: PostureEvent): PostureEventBody {
+  return {
+    id: event.id,
+    session_id: event.sessionId,
+    label: event.label,
+    score: event.score,
+    angle: event.angle,
+    neck_tilt: event.neckTilt,
+    timestamp: event.timestamp.toISOString(),
+    metadata: event.metadata,
+    keypoints: event.keypoints,
+    created_at: event.createdAt.toISOString(),
+  };
+}
+
+export function toLiveSessionBody(session: LiveSession): Static<typeof LiveSessionBody> {
+  return {
+    id: session.id,
+    device_id: session.deviceId,
+    is_paused: session.isPaused,
+    ended: session.endedAt !== null,
+    created_at: session.createdAt.toISOString(),
+    ended_at: session.endedAt?.toISOString() ?? null,
+    total_seconds: session.totals?.totalSeconds ?? null,
+    good_seconds: session.totals?.goodSeconds ?? null,
+    mild_seconds: session.totals?.mildSeconds ?? null,
+    bad_seconds: session.totals?.badSeconds ?? null,
+  };
+}
+
+export function toSessionSummaryBody(summary: SessionSummary): Static<typeof SessionSummaryBody> {
+  return {
+    total_seconds: summary.totalSeconds,
+    good_seconds: summary.goodSeconds,
+    mild_seconds: summary.mildSeconds,
+    bad_seconds: summary.badSeconds,
+    event_count: summary.eventCount,
+    average_angle: summary.averageAngle,
+  };
+}

@@ -1,0 +1,150 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { FastifyInstance } from 'fastify';
+import type { WebSocket } from 'ws';
+import type { AuthService } from '../auth/auth.service.ts';
+import { errors, isAppError } from '../errors/app-error.ts';
+import { liveErrors } from '../http/common.schemas.ts';
+import type { Unsubscribe } from '../infra/pubsub/pubsub.ts';
+import type { User } from '../users/user.ts';
+import type { LiveSessionsService } from './live-sessions.service.ts';
+import { PostureSocketQuery, SOCKET_ACK, toPostureEventBody, type PostureEventBody, type PostureSocketMessage } from './live.schemas.ts';
+import type { PostureFeed } from './posture-feed.ts';
+
+export interface PostureSocketRoutesDeps {
+  auth: AuthService;
+  sessions: LiveSessionsService;
+  feed: PostureFeed;
+  heartbeatMs?: number;
+}
+
+export const CLOSE_NO_TOKEN = 4001;
+export const CLOSE_BAD_TOKEN = 4003;
+const CLOSE_GOING_AWAY = 1001;
+const CLOSE_INTERNAL = 1011;
+const CLOSE_TOO_SLOW = 1008;
+const HISTORY_SIZE = 5;
+/** A client that lets this much pile up unread is dropped rather than buffered without bound. */
+const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
+
+/**
+ * WebSocket `/ws/posture/?token=`: the user's last events, then each new event of that user's sessions only,
+ * whichever API process stored it. Expects @fastify/websocket registered on the root instance.
+ */
+export async function postureSocketRoutes(fastify: FastifyInstance, deps: PostureSocketRoutesDeps): Promise<void> {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+  const { auth, sessions, feed, heartbeatMs = 30_000 } = deps;
+  const alive = new Map<WebSocket, boolean>();
+
+  // Heartbeat: a socket that did not answer the previous ping is dead (a vanished network, a sleeping laptop).
+  const heartbeat = setInterval(() => {
+    for (const [socket, answered] of alive) {
+      if (!answered) {
+        socket.terminate();
+        continue;
+      }
+      alive.set(socket, false);
+      socket.ping();
+    }
+  }, heartbeatMs);
+  heartbeat.unref();
+
+  // Closes our sockets with "going away" before the server stops, so clients know to reconnect elsewhere.
+  app.addHook('preClose', async () => {
+    clearInterval(heartbeat);
+    for (const socket of alive.keys()) socket.close(CLOSE_GOING_AWAY, 'Server shutting down');
+  });
+
+  app.route({
+    method: 'GET',
+    url: '/ws/posture/',
+    schema: {
+      tags: ['live: sessions'],
+      summary: 'WebSocket feed of the current user\'s posture events',
+      description: 'Connect with `?token=<access token or ws token>`. Close 4001: no token; 4003: bad token. '
+        + 'Server messages: `{type:"history", events}` (last 5) on open, then `{type:"posture", event}` per new event '
+        + 'of your sessions. Any client message is answered `{ack:true}`. A plain GET answers 400.',
+      querystring: PostureSocketQuery,
+      response: liveErrors(400),
+    },
+    handler: async () => {
+      throw errors.invalidRequest('This endpoint speaks WebSocket: connect with an Upgrade: websocket request');
+    },
+    wsHandler: (socket, request) => {
+      const token = (request.query as { token?: string }).token;
+      const state = { ready: false, pendingAcks: 0, unsubscribe: null as Unsubscribe | null, closed: false };
+      alive.set(socket, true);
+      socket.on('pong', () => alive.set(socket, true));
+      socket.on('message', () => {
+        if (state.ready) socket.send(SOCKET_ACK);
+        else state.pendingAcks += 1;
+      });
+      socket.on('close', () => {
+        state.closed = true;
+        alive.delete(socket);
+        state.unsubscribe?.().catch(() => {});
+      });
+      if (!token) {
+        socket.close(CLOSE_NO_TOKEN, 'Authentication token required');
+        return;
+      }
+      openFeed(socket, token, state).catch((error: unknown) => {
+        if (!isAppError(error) || error.code === 'internal') request.log.error({ err: error }, 'posture socket failed');
+        if (socket.readyState === socket.OPEN) {
+          const badToken = isAppError(error) && (error.code === 'invalid_token' || error.code === 'unauthenticated');
+          socket.close(badToken ? CLOSE_BAD_TOKEN : CLOSE_INTERNAL, badToken ? 'Invalid token' : 'Internal error');
+        }
+      });
+    },
+  });
+
+  async function openFeed(
+    socket: WebSocket,
+    token: string,
+    state: { ready: boolean; pendingAcks: number; unsubscribe: Unsubscribe | null; closed: boolean },
+  ): Promise<void> {
+    const user = await authenticateSocket(auth, token);
+    const send = (message: PostureSocketMessage | string) => {
+      if (socket.readyState !== socket.OPEN) return;
+      if (socket.bufferedAmount > MAX_BUFFERED_BYTES) {
+        socket.close(CLOSE_TOO_SLOW, 'Client too slow');
+        return;
+      }
+      socket.send(typeof message === 'string' ? message : JSON.stringify(message));
+    };
+    // Subscribe before reading the history, holding live events back until it is sent: an event stored in
+    // between is then in the history, in the held-back list, or both (and sent once).
+    let heldBack: PostureEventBody[] | null = [];
+    let lastSentId = 0;
+    const deliver = (events: PostureEventBody[]) => {
+      if (heldBack) {
+        heldBack.push(...events);
+        return;
+      }
+      for (const event of events) send({ type: 'posture', event });
+    };
+    const unsubscribe = await feed.subscribe(user.id, deliver);
+    if (state.closed) {
+      await unsubscribe();
+      return;
+    }
+    state.unsubscribe = unsubscribe;
+    const history = (await sessions.recentUserEvents(user.id, HISTORY_SIZE)).map(toPostureEventBody);
+    send({ type: 'history', events: history });
+    lastSentId = history.at(-1)?.id ?? 0;
+    const pending = heldBack;
+    heldBack = null;
+    for (const event of pending) if (event.id > lastSentId) send({ type: 'posture', event });
+    state.ready = true;
+    for (; state.pendingAcks > 0; state.pendingAcks--) send(SOCKET_ACK);
+  }
+}
+
+/** Accepts an access token, or else a single-use ws token (burnt here). */
+async function authenticateSocket(auth: AuthService, token: string): Promise<User> {
+  try {
+    return (await auth.authenticate(token)).user;
+  } catch (error) {
+    if (!isAppError(error) || error.code !== 'invalid_token') throw error;
+  }
+  return auth.authenticateWsToken(token);
+}

@@ -1,0 +1,164 @@
+import { readFile } from 'node:fs/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bearer, newUser, type TestUser } from '../../test/helpers/factories.ts';
+import { multipart, pathOf, type MultipartPart } from '../../test/helpers/multipart.ts';
+import { createTestApp, type TestApp } from '../../test/helpers/test-app.ts';
+
+let t: TestApp;
+let user: TestUser;
+let jpg: Buffer;
+let mp4: Buffer;
+const MAX_FILE_BYTES = 8 * 1024 * 1024;
+
+beforeAll(async () => {
+  t = await createTestApp({ uploads: { maxFileBytes: MAX_FILE_BYTES } });
+  user = await newUser(t.app);
+  jpg = await readFile('test/fixtures/coco_000000000785.jpg');
+  mp4 = await readFile('test/fixtures/sports2d_demo.mp4');
+});
+afterAll(async () => {
+  await t.close();
+});
+
+function upload(parts: MultipartPart[], who: TestUser = user) {
+  const { payload, headers } = multipart(parts);
+  return t.app.inject({ method: 'POST', url: '/api/video/upload', payload, headers: { ...headers, ...bearer(who.token) } });
+}
+
+const session = (() => {
+  let n = 0;
+  return () => `s_${Date.now().toString(36)}_${++n}`;
+})();
+
+async function storedKeys(u: TestUser, sessionId: string): Promise<string[]> {
+  return (await t.store.list(`videos/${u.id}/${sessionId}/`)).map((o) => o.key);
+}
+
+describe('POST /api/video/upload', () => {
+  it('stores a view under the documented key and answers 201 with a signed URL that works without a token', async () => {
+    const id = session();
+    const response = await upload([{ name: 'session_id', value: id }, { name: 'front', filename: 'me.jpg', content: jpg }]);
+    expect(response.statusCode).toBe(201);
+    const body = response.json();
+    expect(body).toMatchObject({
+      message: 'All files uploaded successfully. 1 files uploaded. Analysis will begin automatically.',
+      session_id: id, model: 'cx', views_uploaded: ['front'],
+      uploaded_files: { front: { filename: 'cx_front.jpg', original_filename: 'me.jpg', model: 'cx', view: 'front', file_type: 'image' } },
+    });
+    expect(await storedKeys(user, id)).toEqual([`videos/${user.id}/${id}/cx_front.jpg`]);
+    const file = await t.app.inject({ url: pathOf(body.uploaded_files.front.file_url) });
+    expect(file.statusCode).toBe(200);
+    expect(file.rawPayload.equals(jpg)).toBe(true);
+    const analysis = await t.app.inject({ url: `/api/analysis/${body.analysis_id}`, headers: bearer(user.token) });
+    expect(analysis.json()).toMatchObject({ status: 'pending', session_id: id, model_name: 'cx', profile: 'stance' });
+  });
+
+  it('takes several views at once, judged by content not by name, and queues one analysis', async () => {
+    const id = session();
+    const response = await upload([
+      { name: 'session_id', value: id }, { name: 'model', value: 'gy' }, { name: 'profile', value: 'upright' },
+      { name: 'front', filename: 'photo.mp4', content: jpg, contentType: 'video/mp4' },
+      { name: 'left', filename: 'clip.bin', content: mp4 },
+    ]);
+    expect(response.statusCode).toBe(201);
+    expect(response.json().views_uploaded.sort()).toEqual(['front', 'left']);
+    expect((await storedKeys(user, id)).sort()).toEqual([`videos/${user.id}/${id}/gy_front.jpg`, `videos/${user.id}/${id}/gy_left.mp4`]);
+    expect(await t.queue.stats()).toMatchObject({ 'analyse-session': expect.any(Number) });
+  });
+
+  it('answers 409 for a session id already used, listing its files', async () => {
+    const id = session();
+    await upload([{ name: 'session_id', value: id }, { name: 'front', filename: 'a.jpg', content: jpg }]);
+    const again = await upload([{ name: 'session_id', value: id }, { name: 'back', filename: 'b.jpg', content: jpg }]);
+    expect(again.statusCode).toBe(409);
+    expect(again.json()).toMatchObject({ error: 'session_id already exists', existing_files: ['cx_front.jpg'] });
+    expect(await storedKeys(user, id)).toEqual([`videos/${user.id}/${id}/cx_front.jpg`]);
+  });
+
+  it.each([
+    ['a bad session id', { session_id: '../etc' }, /Invalid session_id/],
+    ['a session id over 64 characters', { session_id: 'x'.repeat(65) }, /Invalid session_id/],
+    ['no session id', {}, /Missing session_id/],
+    ['an unknown model', { session_id: 'ok_id', model: 'zz' }, /^Invalid model: zz\. Available models: \['cx', 'gy'\]$/],
+  ])('answers 400 for %s and keeps nothing', async (label, fields: Record<string, string>, message) => {
+    const response = await upload([
+      ...Object.entries(fields).map(([name, value]) => ({ name, value })),
+      { name: 'front', filename: 'a.jpg', content: jpg },
+    ]);
+    expect(response.statusCode).toBe(400);
+    expect(response.json().error).toMatch(message);
+    if (label === 'an unknown model') expect(response.json().available_models).toEqual(['cx', 'gy']);
+    expect(await t.store.list(`videos/${user.id}/`)).not.toContainEqual(expect.objectContaining({ key: expect.stringContaining('ok_id') }));
+  });
+
+  it.each([
+    ['text disguised as a jpg', Buffer.from('hello, this is not a picture at all'), /Unsupported file type/],
+    ['a truncated jpeg', () => jpg.subarray(0, Math.floor(jpg.length / 2)), /corrupt or unreadable/],
+    ['mp4 magic followed by garbage', () => Buffer.concat([mp4.subarray(0, 64), Buffer.alloc(50_000, 7)]), /corrupt or unreadable/],
+    ['a file over the size limit', () => Buffer.concat([jpg, Buffer.alloc(MAX_FILE_BYTES)]), /File too large/],
+  ])('refuses %s with 400, leaving no row, no object and the session id free', async (_label, content, message) => {
+    const id = session();
+    const bytes = typeof content === 'function' ? content() : content;
+    const response = await upload([{ name: 'session_id', value: id }, { name: 'front', filename: 'x.jpg', content: bytes }]);
+    expect(response.statusCode).toBe(400);
+    expect(response.json()).toMatchObject({ error: 'No files were uploaded successfully' });
+    expect(response.json().details.join(' ')).toMatch(message);
+    expect(await storedKeys(user, id)).toEqual([]);
+    const reuse = await upload([{ name: 'session_id', value: id }, { name: 'front', filename: 'ok.jpg', content: jpg }]);
+    expect(reuse.statusCode).toBe(201);
+  });
+
+  it('answers 207 when some views fail, and stores the others', async () => {
+    const id = session();
+    const response = await upload([
+      { name: 'session_id', value: id },
+      { name: 'front', filename: 'good.jpg', content: jpg },
+      { name: 'side', filename: 'bad-field.jpg', content: jpg },
+      { name: 'back', filename: 'notes.txt', content: Buffer.from('text') },
+    ]);
+    expect(response.statusCode).toBe(207);
+    const body = response.json();
+    expect(body.message).toBe('Partial upload success. 1 files uploaded.');
+    expect(body.views_uploaded).toEqual(['front']);
+    expect(body.errors.map((e: { field: string }) => e.field)).toEqual(['side', 'back']);
+    expect(body.errors[0].error).toMatch(/Unknown view field "side"/);
+    expect(await storedKeys(user, id)).toEqual([`videos/${user.id}/${id}/cx_front.jpg`]);
+  });
+
+  it('needs a token, and multipart', async () => {
+    const { payload, headers } = multipart([{ name: 'session_id', value: session() }]);
+    expect((await t.app.inject({ method: 'POST', url: '/api/video/upload', payload, headers })).statusCode).toBe(401);
+    const json = await t.app.inject({ method: 'POST', url: '/api/video/upload', payload: { session_id: 'x' }, headers: bearer(user.token) });
+    expect(json.statusCode).toBe(415);
+  });
+});
+
+describe('deleting media', () => {
+  it('deletes a whole session: row, media and results; the id can be used again', async () => {
+    const id = session();
+    const first = (await upload([{ name: 'session_id', value: id }, { name: 'front', filename: 'a.jpg', content: jpg }])).json();
+    const other = await newUser(t.app);
+    const foreign = await t.app.inject({ method: 'POST', url: '/api/video/delete', payload: { session_id: id }, headers: bearer(other.token) });
+    expect(foreign.statusCode).toBe(404);
+    const response = await t.app.inject({ method: 'POST', url: '/api/video/delete/multiview', payload: { session_id: id }, headers: bearer(user.token) });
+    expect(response.statusCode).toBe(200);
+    expect(response.json().deleted_files).toEqual(['cx_front.jpg']);
+    expect(await storedKeys(user, id)).toEqual([]);
+    expect((await t.app.inject({ url: `/api/analysis/${first.analysis_id}`, headers: bearer(user.token) })).statusCode).toBe(404);
+    expect((await upload([{ name: 'session_id', value: id }, { name: 'front', filename: 'a.jpg', content: jpg }])).statusCode).toBe(201);
+  });
+
+  it('deletes one file of a session by name', async () => {
+    const id = session();
+    await upload([{ name: 'session_id', value: id }, { name: 'front', filename: 'a.jpg', content: jpg }, { name: 'back', filename: 'b.jpg', content: jpg }]);
+    const response = await t.app.inject({
+      method: 'POST', url: '/api/video/delete', payload: { session_id: id, filename: 'cx_back.jpg' }, headers: bearer(user.token),
+    });
+    expect(response.statusCode).toBe(200);
+    expect(await storedKeys(user, id)).toEqual([`videos/${user.id}/${id}/cx_front.jpg`]);
+    const missing = await t.app.inject({
+      method: 'POST', url: '/api/video/delete', payload: { session_id: id, filename: 'nope.jpg' }, headers: bearer(user.token),
+    });
+    expect(missing.statusCode).toBe(404);
+  });
+});

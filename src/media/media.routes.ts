@@ -1,0 +1,141 @@
+import type {} from '@fastify/multipart';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { FastifyInstance } from 'fastify';
+import { Type, type Static } from 'typebox';
+import type { Analysis, MediaFile, View } from '../analysis/analyses.repository.ts';
+import { errors } from '../errors/app-error.ts';
+import type { AuthGuards } from '../http/authenticate.ts';
+import { studioErrors } from '../http/common.schemas.ts';
+import type { ObjectStore } from '../infra/object-store/object-store.ts';
+import type { MediaSessionsService } from './media-sessions.service.ts';
+import type { FileOutcome, MediaUploadService } from './media-upload.service.ts';
+
+export interface MediaRoutesDeps {
+  uploads: MediaUploadService;
+  sessions: MediaSessionsService;
+  store: ObjectStore;
+  guards: AuthGuards;
+  signedUrlTtlSeconds: number;
+  maxFileBytes: number;
+}
+
+const tags = ['studio: media'];
+const UploadedFile = Type.Object({
+  file_url: Type.String(), filename: Type.String(), original_filename: Type.String(), model: Type.String(),
+  view: Type.String(), file_type: Type.String(),
+});
+const UploadResponse = Type.Object({
+  message: Type.String(), session_id: Type.String(), model: Type.String(), analysis_id: Type.String(),
+  uploaded_files: Type.Record(Type.String(), UploadedFile), views_uploaded: Type.Array(Type.String()),
+  errors: Type.Optional(Type.Array(Type.Object({ field: Type.String(), filename: Type.String(), error: Type.String() }))),
+});
+
+/** Studio media routes: the streamed multi-view upload and the deletes of SPEC section 2. */
+export async function mediaRoutes(fastify: FastifyInstance, deps: MediaRoutesDeps): Promise<void> {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+  const { uploads, guards } = deps;
+
+  app.post('/api/video/upload', {
+    preHandler: guards.requireUser,
+    schema: {
+      tags, summary: 'Upload 1 to 4 views (front, left, right, back; or one `file` of unknown view) as multipart',
+      description: 'Fields session_id (required), model (default cx) and profile (default stance) must come before the files.',
+      consumes: ['multipart/form-data'],
+      response: { 201: UploadResponse, 207: UploadResponse, ...studioErrors(400, 401, 409, 413, 415) },
+    },
+  }, async (request, reply) => {
+    if (!request.isMultipart()) throw errors.unsupportedMediaType('Send the files as multipart/form-data');
+    const user = request.auth!.user;
+    const fields: Record<string, string> = {};
+    const outcomes: FileOutcome[] = [];
+    const stored: MediaFile[] = [];
+    let analysis: Analysis | null = null;
+    const aborted = new AbortController();
+    request.raw.once('close', () => {
+      if (!request.raw.complete) aborted.abort();
+    });
+    try {
+      for await (const part of request.parts()) {
+        if (part.type === 'field') {
+          if (typeof part.value === 'string') fields[part.fieldname] = part.value;
+          continue;
+        }
+        if (!analysis) {
+          if (!fields.session_id) {
+            part.file.resume();
+            throw errors.missingFields('Missing session_id: send the session_id field before the files');
+          }
+          analysis = await uploads.open(user.id, uploads.parseFields(fields));
+        }
+        const outcome = await uploads.storeFile(analysis, {
+          field: part.fieldname, filename: part.filename || part.fieldname, stream: part.file,
+        }, new Set(stored.map((f) => f.view)), aborted.signal);
+        outcomes.push(outcome);
+        if (outcome.ok) stored.push(outcome.file);
+      }
+    } catch (error) {
+      if (analysis) await uploads.discard(analysis, stored);
+      throw error;
+    }
+    if (!analysis) {
+      uploads.parseFields(fields); // reports a missing or invalid session_id/model first
+      throw errors.invalidRequest('No files were uploaded successfully', { details: ['No file fields in the request'] });
+    }
+    const failures = outcomes.flatMap((o) => (o.ok ? [] : [{ field: o.field, filename: o.filename, error: o.error }]));
+    if (stored.length === 0) {
+      await uploads.discard(analysis, stored);
+      throw errors.invalidRequest('No files were uploaded successfully', {
+        details: failures.map((f) => `${f.field} (${f.filename}): ${f.error}`), errors: failures,
+      });
+    }
+    await uploads.commit(analysis, stored);
+    const uploadedFiles: Record<string, Static<typeof UploadedFile>> = {};
+    for (const file of stored) {
+      const filename = file.objectKey.split('/').at(-1)!;
+      uploadedFiles[file.view] = {
+        file_url: await deps.store.signedGetUrl(file.objectKey, { expiresInSeconds: deps.signedUrlTtlSeconds, filename }),
+        filename, original_filename: file.originalFilename, model: analysis.modelName, view: file.view, file_type: file.fileType,
+      };
+    }
+    const body = {
+      session_id: analysis.sessionId, model: analysis.modelName, analysis_id: analysis.id,
+      uploaded_files: uploadedFiles, views_uploaded: stored.map((f) => f.view),
+    };
+    if (failures.length > 0) {
+      return reply.status(207).send({ message: `Partial upload success. ${stored.length} files uploaded.`, ...body, errors: failures });
+    }
+    return reply.status(201).send({
+      message: `All files uploaded successfully. ${stored.length} files uploaded. Analysis will begin automatically.`, ...body,
+    });
+  });
+
+  const DeleteBody = Type.Object({ session_id: Type.String({ minLength: 1, maxLength: 64 }), filename: Type.Optional(Type.String()) });
+  const DeleteResponse = Type.Object({ message: Type.String(), session_id: Type.String(), deleted_files: Type.Array(Type.String()) });
+
+  app.post('/api/video/delete', {
+    preHandler: guards.requireUser,
+    schema: {
+      tags, summary: "Delete a session's media (and its analysis), or one file of it", body: DeleteBody,
+      response: { 200: DeleteResponse, ...studioErrors(400, 401, 404) },
+    },
+  }, async (request) => {
+    const { session_id: sessionId, filename } = request.body;
+    const deleted = filename
+      ? await deps.sessions.deleteFile(request.auth!.user.id, sessionId, filename)
+      : await deps.sessions.deleteSession(request.auth!.user.id, sessionId);
+    return { message: filename ? 'File deleted successfully' : 'Session deleted successfully', session_id: sessionId, deleted_files: deleted };
+  });
+
+  app.post('/api/video/delete/multiview', {
+    preHandler: guards.requireUser,
+    schema: {
+      tags, summary: 'Delete every view of a session, its analysis and its results', body: Type.Object({ session_id: Type.String({ minLength: 1, maxLength: 64 }) }),
+      response: { 200: DeleteResponse, ...studioErrors(400, 401, 404) },
+    },
+  }, async (request) => {
+    const deleted = await deps.sessions.deleteSession(request.auth!.user.id, request.body.session_id);
+    return { message: 'Multi-view session deleted successfully', session_id: request.body.session_id, deleted_files: deleted };
+  });
+}
+
+export type { View };
