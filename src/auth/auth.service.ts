@@ -4,7 +4,7 @@ import type { RateLimiter } from '../infra/rate-limit/rate-limiter.ts';
 import { normalizeEmail, type User } from '../users/user.ts';
 import type { UsersRepository } from '../users/users.repository.ts';
 import type { PasswordHasher } from './password-hasher.ts';
-import type { IssuedToken, TokenService, VerifiedToken } from './token.service.ts';
+import { SERVICE_SUBJECT, type IssuedToken, type TokenService, type VerifiedToken } from './token.service.ts';
 
 export const MIN_PASSWORD_LENGTH = 8;
 /** Argon2 cost grows with input; a cap keeps a megabyte "password" from being a cheap denial of service. */
@@ -90,6 +90,18 @@ export class AuthService {
 
   issueWsToken(userId: string): Promise<IssuedToken> {
     return this.deps.tokens.issueWsToken(userId);
+  }
+
+  /**
+   * For the model server: a user's ws token, or one the API issued to itself for remote inference. Either works
+   * once; the service identity is only ever accepted here.
+   */
+  async authenticateModelClient(token: string): Promise<{ userId: string }> {
+    const verified = await this.deps.tokens.consumeWsToken(token);
+    if (verified.userId === SERVICE_SUBJECT) return { userId: SERVICE_SUBJECT };
+    const user = await this.deps.users.findUserById(verified.userId);
+    if (!user) throw errors.invalidToken('User no longer exists');
+    return { userId: user.id };
   }
 
   /** For WebSocket endpoints: a ws token, once. */

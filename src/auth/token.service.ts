@@ -7,6 +7,8 @@ const ISSUER = 'postura';
 /** Distinct audiences make an access token useless at a WebSocket and a ws token useless at the API. */
 const ACCESS_AUDIENCE = 'postura:access';
 const WS_AUDIENCE = 'postura:ws';
+/** Subject of ws tokens the API issues to itself, to use its own model servers (no user behind them). */
+export const SERVICE_SUBJECT = 'service:postura';
 
 export interface IssuedToken {
   token: string;

@@ -60,7 +60,7 @@ export async function runModelServer(config: Config, argv: string[]): Promise<nu
       port,
       host: values.host ?? config.host,
       logger,
-      verifyWsToken: async (token) => ({ userId: (await auth.authenticateWsToken(token)).id }),
+      verifyWsToken: (token) => auth.authenticateModelClient(token),
       scoreKeypoints: (keypoints, view) => postureReply(keypoints, view),
     }));
     logger.info({ model, port }, 'model server listening');

@@ -2,8 +2,7 @@ import { buildApp } from '../app.ts';
 import { resolveJwtSecret } from '../auth/jwt-secret.ts';
 import type { Config } from '../config/config.ts';
 import { openAdapters } from '../infra/adapters.ts';
-import { DEFAULT_PUBLIC_MODELS } from '../pose/model-registry.ts';
-import { createPoseWorkerPool } from '../pose/worker-pool.ts';
+import { createEstimator } from './inference.ts';
 
 const SHUTDOWN_GRACE_MS = 10_000;
 
@@ -11,8 +10,8 @@ const SHUTDOWN_GRACE_MS = 10_000;
 export async function runServe(config: Config): Promise<number> {
   const jwtSecret = await resolveJwtSecret(config);
   const adapters = await openAdapters(config, jwtSecret);
-  // In-process inference: a pool of worker threads (one per core) that loads each model on first use.
-  const estimator = config.jobs.concurrency > 0 ? createPoseWorkerPool({ models: [...DEFAULT_PUBLIC_MODELS] }) : undefined;
+  // Inference threads in this process (one per core), or remote model servers for the models configured so.
+  const estimator = config.jobs.concurrency > 0 ? createEstimator(config, jwtSecret, adapters.database) : undefined;
   const app = await buildApp({ config, jwtSecret, ...adapters, estimator });
   app.addHook('onClose', async () => {
     await adapters.queue.stop();

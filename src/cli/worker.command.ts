@@ -6,8 +6,7 @@ import { startAnalysisWorkers } from '../analysis/analysis.jobs.ts';
 import { resolveJwtSecret } from '../auth/jwt-secret.ts';
 import type { Config } from '../config/config.ts';
 import { openAdapters } from '../infra/adapters.ts';
-import { DEFAULT_PUBLIC_MODELS } from '../pose/model-registry.ts';
-import { createPoseWorkerPool } from '../pose/worker-pool.ts';
+import { createEstimator } from './inference.ts';
 import { createUsersRepository } from '../users/users.repository.ts';
 
 /**
@@ -16,8 +15,9 @@ import { createUsersRepository } from '../users/users.repository.ts';
  */
 export async function runWorker(config: Config): Promise<number> {
   const log = pino({ level: config.logLevel });
-  const adapters = await openAdapters(config, await resolveJwtSecret(config));
-  const estimator = createPoseWorkerPool({ models: [...DEFAULT_PUBLIC_MODELS] });
+  const jwtSecret = await resolveJwtSecret(config);
+  const adapters = await openAdapters(config, jwtSecret);
+  const estimator = createEstimator(config, jwtSecret, adapters.database);
   const runner = new AnalysisRunner({
     analyses: createAnalysesRepository(adapters.database.db),
     users: createUsersRepository(adapters.database.db),

@@ -68,6 +68,8 @@ export interface Config {
   auth: AuthConfig;
   /** Base URL clients reach this API at; signed file URLs of the disk store point here. */
   publicUrl: string;
+  /** Models served by remote model servers (name → ws URL); the others run in this process. */
+  modelServers: Readonly<Record<string, string>>;
   storage: StorageConfig;
   uploads: UploadsConfig;
   jobs: JobsConfig;
@@ -130,6 +132,7 @@ export function loadConfig(env: Env, overrides: DeepPartial<Config> = {}): Confi
       attemptWindowSeconds: read.integer('AUTH_ATTEMPT_WINDOW_SECONDS', 900, { min: 1 }),
     },
     publicUrl: read.string('PUBLIC_URL', `http://localhost:${port}`).replace(/\/+$/, ''),
+    modelServers: read.mapping('MODEL_SERVER_URLS', /^wss?:\/\/\S+$/),
     storage: s3Bucket
       ? {
           driver: 's3',
@@ -214,6 +217,21 @@ class EnvReader {
     if (['0', 'false', 'no'].includes(raw)) return false;
     this.problems.push(`${name} must be true or false, got "${raw}"`);
     return fallback;
+  }
+
+  /** `a=x,b=y` → {a: x, b: y}, each value matching `valuePattern`. */
+  mapping(name: string, valuePattern: RegExp): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const entry of this.list(name, [])) {
+      const [key, ...rest] = entry.split('=');
+      const value = rest.join('=').trim();
+      if (!key?.trim() || !valuePattern.test(value)) {
+        this.problems.push(`${name} entries must look like name=${valuePattern.source}, got "${entry}"`);
+        continue;
+      }
+      out[key.trim()] = value;
+    }
+    return out;
   }
 
   list(name: string, fallback: string[]): string[] {
