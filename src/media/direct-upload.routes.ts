@@ -7,6 +7,7 @@ import { studioErrors } from '../http/common.schemas.ts';
 import type { ObjectStore } from '../infra/object-store/object-store.ts';
 import type { DirectUploadService, FinalizeResult } from './direct-upload.service.ts';
 import { hasWebhookSecret, parseBucketNotification } from './minio-webhook.ts';
+import { UploadedFile, UploadResponse } from './media.routes.ts';
 
 export interface DirectUploadRoutesDeps {
   directUploads: DirectUploadService;
@@ -41,16 +42,8 @@ const PresignResponse = Type.Object({
     headers: Type.Object({ 'Content-Type': Type.String() }),
   })),
 });
-const UploadedFile = Type.Object({
-  file_url: Type.String(), filename: Type.String(), original_filename: Type.String(), model: Type.String(),
-  view: Type.String(), file_type: Type.String(),
-});
 // The multipart upload's answer, so a client handles both ways of uploading alike.
-const FinalizeResponse = Type.Object({
-  message: Type.String(), session_id: Type.String(), model: Type.String(), analysis_id: Type.String(),
-  uploaded_files: Type.Record(Type.String(), UploadedFile), views_uploaded: Type.Array(Type.String()),
-  errors: Type.Optional(Type.Array(Type.Object({ field: Type.String(), filename: Type.String(), error: Type.String() }))),
-});
+const FinalizeResponse = UploadResponse;
 const WebhookResponse = Type.Object({
   processed: Type.Integer({ description: 'Records that matched a view a session waits for' }),
   queued: Type.Array(Type.Object({ session_id: Type.String(), analysis_id: Type.String() })),

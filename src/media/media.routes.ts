@@ -20,11 +20,12 @@ export interface MediaRoutesDeps {
 }
 
 const tags = ['studio: media'];
-const UploadedFile = Type.Object({
+export const UploadedFile = Type.Object({
   file_url: Type.String(), filename: Type.String(), original_filename: Type.String(), model: Type.String(),
   view: Type.String(), file_type: Type.String(),
 });
-const UploadResponse = Type.Object({
+/** The answer to an upload, multipart or finalized direct upload alike. */
+export const UploadResponse = Type.Object({
   message: Type.String(), session_id: Type.String(), model: Type.String(), analysis_id: Type.String(),
   uploaded_files: Type.Record(Type.String(), UploadedFile), views_uploaded: Type.Array(Type.String()),
   errors: Type.Optional(Type.Array(Type.Object({ field: Type.String(), filename: Type.String(), error: Type.String() }))),

@@ -30,27 +30,11 @@ export interface PoseResult {
   model: string;
 }
 
-export const COCO_KEYPOINT_NAMES = [
-  'nose',
-  'left_eye',
-  'right_eye',
-  'left_ear',
-  'right_ear',
-  'left_shoulder',
-  'right_shoulder',
-  'left_elbow',
-  'right_elbow',
-  'left_wrist',
-  'right_wrist',
-  'left_hip',
-  'right_hip',
-  'left_knee',
-  'right_knee',
-  'left_ankle',
-  'right_ankle',
-] as const;
+// One list of COCO-17 names for the whole code base: the posture core's.
+export { KEYPOINT_NAMES as COCO_KEYPOINT_NAMES } from '../posture/keypoints.ts';
+import type { KeypointName } from '../posture/keypoints.ts';
 
-export type CocoKeypointName = (typeof COCO_KEYPOINT_NAMES)[number];
+export type CocoKeypointName = KeypointName;
 
 /** Index of each COCO point's mirror image (left <-> right), used by flip averaging. */
 export const COCO_FLIP_INDEX: readonly number[] = [0, 2, 1, 4, 3, 6, 5, 8, 7, 10, 9, 12, 11, 14, 13, 16, 15];
