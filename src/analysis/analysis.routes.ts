@@ -210,24 +210,26 @@ export async function analysisRoutes(fastify: FastifyInstance, deps: AnalysisRou
     return { users: await Promise.all(users.map(withStats)) };
   });
 
-  app.get('/api/user/:id', {
-    preHandler: guards.requireAdmin,
-    schema: { tags: ['studio: admin'], summary: 'One user (admin)', params: IdParams, response: { ...studioErrors(401, 403, 404) } },
-  }, async (request) => {
-    const user = UUID.test(request.params.id) ? await deps.users.findUserById(request.params.id) : null;
+  /** Admins see anyone; others only themselves, and anyone else is "not found", as if absent. */
+  async function visibleUser(id: string, asker: User): Promise<User> {
+    const user = UUID.test(id) && (asker.isAdmin || asker.id === id) ? await deps.users.findUserById(id) : null;
     if (!user) throw errors.userNotFound();
-    return { user: await withStats(user) };
-  });
+    return user;
+  }
+
+  app.get('/api/user/:id', {
+    preHandler: guards.requireUser,
+    schema: { tags: ['studio: admin'], summary: 'One user (admin, or yourself)', params: IdParams, response: { ...studioErrors(401, 404) } },
+  }, async (request) => ({ user: await withStats(await visibleUser(request.params.id, request.auth!.user)) }));
 
   app.get('/api/analysis/list/:user_id', {
-    preHandler: guards.requireAdmin,
+    preHandler: guards.requireUser,
     schema: {
-      tags: ['studio: admin'], summary: "A user's analyses (admin)", params: Type.Object({ user_id: Type.String() }), querystring: ListQuery,
-      response: { 200: ListResponse, ...studioErrors(401, 403, 404) },
+      tags: ['studio: admin'], summary: "A user's analyses (admin, or yourself)", params: Type.Object({ user_id: Type.String() }), querystring: ListQuery,
+      response: { 200: ListResponse, ...studioErrors(400, 401, 404) },
     },
   }, async (request) => {
-    const user = UUID.test(request.params.user_id) ? await deps.users.findUserById(request.params.user_id) : null;
-    if (!user) throw errors.userNotFound();
+    const user = await visibleUser(request.params.user_id, request.auth!.user);
     const page = await analyses.listByUser(user.id, { limit: request.query.limit ?? 20, cursor: request.query.cursor });
     return { analyses: page.analyses.map(toSummary), next_cursor: page.nextCursor };
   });

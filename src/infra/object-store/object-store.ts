@@ -131,19 +131,11 @@ export async function* limitedChunks(
   }
   signal?.throwIfAborted();
   const iterator = (body as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]();
-  let onAbort: (() => void) | undefined;
-  const aborted = signal
-    ? new Promise<never>((_, reject) => {
-        onAbort = () => reject(abortReason(signal));
-        signal.addEventListener('abort', onAbort, { once: true });
-      })
-    : undefined;
-  aborted?.catch(() => {}); // observed through Promise.race below; avoids an unhandled rejection otherwise
   let size = 0;
   let finished = false;
   try {
     while (true) {
-      const next = aborted ? await Promise.race([iterator.next(), aborted]) : await iterator.next();
+      const next = signal ? await nextOrAbort(iterator, signal) : await iterator.next();
       if (next.done) {
         finished = true;
         break;
@@ -160,10 +152,32 @@ export async function* limitedChunks(
       throw new AppError('invalid_request', 'The body is shorter than its declared Content-Length');
     }
   } finally {
-    if (onAbort) signal?.removeEventListener('abort', onAbort);
     // Tell the producer we stopped early (destroys a Readable). Not awaited: a stalled producer would never answer.
     if (!finished) Promise.resolve(iterator.return?.(undefined)).catch(() => {});
   }
+}
+
+/**
+ * `iterator.next()`, rejected as soon as `signal` aborts. One listener per call, removed when the call settles: a
+ * `Promise.race` against one long-lived abort promise would leave a reaction on it per chunk, each holding that
+ * chunk until the signal settles (the whole upload in memory).
+ */
+function nextOrAbort<T>(iterator: AsyncIterator<T>, signal: AbortSignal): Promise<IteratorResult<T>> {
+  if (signal.aborted) return Promise.reject(abortReason(signal));
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(abortReason(signal));
+    signal.addEventListener('abort', onAbort, { once: true });
+    iterator.next().then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
 }
 
 /** `attachment` with an ASCII fallback and the exact UTF-8 name (RFC 6266 / 5987); quotes and controls removed. */
