@@ -62,7 +62,6 @@ export async function studioPipeline(app: FastifyInstance, deps: StudioDeps): Pr
   const sessions = new MediaSessionsService({ analyses, store });
   await app.register(mediaRoutes, {
     uploads, sessions, store, guards: deps.guards, signedUrlTtlSeconds: config.uploads.signedUrlTtlSeconds,
-    maxFileBytes: config.uploads.maxFileBytes,
   });
   const directUploads = new DirectUploadService({
     uploads, analyses, store, queue, maxFileBytes: config.uploads.maxFileBytes,

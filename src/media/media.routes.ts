@@ -2,7 +2,7 @@ import type {} from '@fastify/multipart';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from 'typebox';
-import type { Analysis, MediaFile, View } from '../analysis/analyses.repository.ts';
+import type { Analysis, MediaFile } from '../analysis/analyses.repository.ts';
 import { errors } from '../errors/app-error.ts';
 import type { AuthGuards } from '../http/authenticate.ts';
 import { studioErrors } from '../http/common.schemas.ts';
@@ -16,7 +16,6 @@ export interface MediaRoutesDeps {
   store: ObjectStore;
   guards: AuthGuards;
   signedUrlTtlSeconds: number;
-  maxFileBytes: number;
 }
 
 const tags = ['studio: media'];
@@ -139,4 +138,3 @@ export async function mediaRoutes(fastify: FastifyInstance, deps: MediaRoutesDep
   });
 }
 
-export type { View };

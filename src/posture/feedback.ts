@@ -47,7 +47,7 @@ function metricEntry(metric: MetricDefinition, input: FeedbackInput, percent: nu
   }
   const sentences: string[] = [];
   const directions: FeedbackDirection[] = [];
-  names.forEach((name, i) => {
+  names.forEach((_name, i) => {
     const v = values[i];
     if (v === undefined) return;
     const where = bandDirection(v, band);
