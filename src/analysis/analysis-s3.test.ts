@@ -26,7 +26,7 @@ beforeAll(async () => {
   } as const;
   const { driver: _driver, ...s3 } = storage;
   await new S3ObjectStore(s3).createBucketIfMissing();
-  t = await createTestApp({ storage }, { estimator: new FakePoseEstimator() });
+  t = await createTestApp({ storage, jobs: { frameStep: 8 } }, { estimator: new FakePoseEstimator() });
 }, 60_000);
 afterAll(async () => {
   await t?.close();
@@ -35,13 +35,13 @@ afterAll(async () => {
 });
 
 describe('the studio pipeline on S3 storage', () => {
-  it('streams uploads to the bucket, analyses them and serves presigned URLs of every result', async () => {
+  it('streams an image and a video to the bucket, analyses them and serves presigned URLs of every result', async () => {
     const user = await newUser(t.app);
     const jpg = await readFile('test/fixtures/coco_000000000785.jpg');
     const { payload, headers } = multipart([
       { name: 'session_id', value: 's3-session' },
       { name: 'front', filename: 'front.jpg', content: jpg },
-      { name: 'right', filename: 'right.jpg', content: jpg },
+      { name: 'right', filename: 'walk.mp4', content: await readFile('test/fixtures/sports2d_demo.mp4') },
     ]);
     const upload = await t.app.inject({ method: 'POST', url: '/api/video/upload', payload, headers: { ...headers, ...bearer(user.token) } });
     expect(upload.statusCode).toBe(201);
@@ -53,8 +53,11 @@ describe('the studio pipeline on S3 storage', () => {
     expect(done.status).toBe('completed');
     const pdf = Buffer.from(await (await fetch(done.report_url as string)).arrayBuffer());
     expect(pdf.subarray(0, 5).toString()).toBe('%PDF-');
-    const detailed = await (await fetch((done.analysis_json_urls as Record<string, string>).right!)).json() as { view: string };
-    expect(detailed.view).toBe('right');
+    const detailed = await (await fetch((done.analysis_json_urls as Record<string, string>).right!)).json() as {
+      view: string; file_type: string; processed_frames: number;
+    };
+    expect(detailed).toMatchObject({ view: 'right', file_type: 'video' });
+    expect(detailed.processed_frames).toBeGreaterThan(20);
     const keys = (await t.store.list(`analysis-data/${user.id}/s3-session/`)).map((o) => o.key.split('/').at(-1)).sort();
     expect(keys).toEqual(['detailed_front.json', 'detailed_right.json', 'feedback.json', 'overlay_front.png', 'overlay_right.png', 's3-session_report.pdf']);
   }, 90_000);

@@ -60,6 +60,22 @@ describe('the live service curl flow', () => {
   });
 });
 
+describe('POST /api/sessions/start/', () => {
+  it('starts a session with no body, an empty JSON body or a device id; a bad token is 401', async () => {
+    const noBody = await t.app.inject({ method: 'POST', url: '/api/sessions/start/' });
+    expect(noBody.statusCode).toBe(201);
+    const emptyJson = await t.app.inject({ method: 'POST', url: '/api/sessions/start/', headers: json, payload: '' });
+    expect(emptyJson.statusCode).toBe(201);
+    expect(emptyJson.json().session_id).not.toBe(noBody.json().session_id);
+    const badJson = await t.app.inject({ method: 'POST', url: '/api/sessions/start/', headers: json, payload: '{"device_id":' });
+    expect(badJson.json()).toEqual({ detail: 'Request body is not valid JSON', code: 'invalid_request' });
+    const badToken = await t.app.inject({ method: 'POST', url: '/api/sessions/start/', headers: { authorization: 'Bearer nope' } });
+    expect(badToken.statusCode).toBe(401);
+    expect((await t.app.inject({ method: 'POST', url: '/api/sessions/start/', payload: { device_id: 5 } })).statusCode).toBe(201);
+    expect((await t.app.inject({ method: 'POST', url: '/api/sessions/start/', payload: { device_id: { a: 1 } } })).statusCode).toBe(400);
+  });
+});
+
 describe('POST /api/sessions/:id/event/', () => {
   it('computes the angles server-side and labels from the calibration baseline', async () => {
     const user = await newUser(t.app);

@@ -27,6 +27,15 @@ export async function liveSessionsRoutes(fastify: FastifyInstance, deps: LiveSes
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const { sessions, guards } = deps;
 
+  // `curl -X POST -H 'Content-Type: application/json' .../start/` sends no body: the replaced service read that as
+  // `{}`, so these routes do too (everything else about JSON parsing, proto-poisoning checks included, is unchanged).
+  const parseJson = fastify.getDefaultJsonParser('error', 'ignore');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (typeof body === 'string' && body.trim() === '') done(null, undefined);
+    else parseJson(request, body as string, done);
+  });
+
   app.post('/api/sessions/start/', {
     preHandler: guards.optionalUser,
     preValidation: emptyBodyAsObject,
