@@ -1,19 +1,13 @@
 import { sql, type Selectable, type Transaction } from 'kysely';
 import type { Db } from '../infra/db/database.ts';
 import type { DatabaseSchema, LiveSessionsTable, PostureEventsTable } from '../infra/db/schema.ts';
-import type { LiveSession, PostureEvent, SessionTotals, StoredKeypoints } from './live-session.ts';
+import type { LiveSession, PostureEvent, SessionTotals, StoredKeypoints, ValidatedEvent } from './live-session.ts';
 import type { EventSample } from './session-summary.ts';
 
-export interface NewPostureEvent {
+/** A validated event of one session, labelled (by the client or the server), ready to insert. */
+export interface NewPostureEvent extends ValidatedEvent {
   sessionId: string;
   userId: string | null;
-  label: string | null;
-  score: number | null;
-  angle: number | null;
-  neckTilt: number | null;
-  timestamp: Date | null;
-  metadata: Record<string, unknown>;
-  keypoints: StoredKeypoints | null;
 }
 
 /** What the event route needs to know about a session (cached for a few seconds by the event ingest). */
