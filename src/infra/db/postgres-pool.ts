@@ -17,7 +17,10 @@ export async function openPostgresPool(config: Extract<DatabaseConfig, { driver:
   // An idle client losing its server (restart, network) must not crash the process; the pool replaces it.
   pool.on('error', () => {});
   if (config.schema) {
-    await pool.query(`CREATE SCHEMA IF NOT EXISTS ${config.schema}`);
+    // Processes starting together may race here: IF NOT EXISTS is not atomic, the loser sees a duplicate.
+    await pool.query(`CREATE SCHEMA IF NOT EXISTS ${config.schema}`).catch((error: { code?: string }) => {
+      if (error.code !== '23505' && error.code !== '42P06') throw error;
+    });
   }
   return {
     connect: () => pool.connect() as Promise<PoolClientLike>,

@@ -2,6 +2,8 @@ import PgBoss from 'pg-boss';
 import type { DatabaseHandle } from '../db/database.ts';
 import type { JobHandler, JobMap, JobName, JobQueue, SqlExecutor } from './job-queue.ts';
 
+const QUEUE_INSTALL_LOCK_KEY = 7_301_043;
+
 export interface QueueOptions {
   /** Schema pg-boss keeps its tables in (its own, beside ours). */
   schema: string;
@@ -33,7 +35,20 @@ export async function openPgBossQueue(database: DatabaseHandle, options: QueueOp
     monitorStateIntervalSeconds: options.superviseIntervalSeconds,
   } as PgBoss.ConstructorOptions);
   boss.on('error', onError);
-  await boss.start();
+  if (database.engine === 'postgres') {
+    // pg-boss's first-time install is not safe when several processes start together (both create its schema);
+    // a session advisory lock held on one pooled connection makes the others wait until it is installed.
+    await database.withConnection(async (conn) => {
+      await conn.query('SELECT pg_advisory_lock($1)', [QUEUE_INSTALL_LOCK_KEY]);
+      try {
+        await boss.start();
+      } finally {
+        await conn.query('SELECT pg_advisory_unlock($1)', [QUEUE_INSTALL_LOCK_KEY]);
+      }
+    });
+  } else {
+    await boss.start();
+  }
   await boss.createQueue('analyse-session-dead', { name: 'analyse-session-dead', retryLimit: 5, retryDelay: 1, retryBackoff: true } as PgBoss.Queue);
   await boss.createQueue('analyse-session', {
     name: 'analyse-session',
