@@ -7,7 +7,8 @@
 //  - peak RSS of the process tree (node process incl. its worker threads, plus ffmpeg) while a separate process
 //    analyses a 60 s 1080p video with 2 workers: measured from /proc by this process, so the bench's own
 //    pre-decoded frames do not count.
-// Run alone: `node --import tsx bench/pose.bench.ts [--seconds=10] [--rss-seconds=60] [--models=cx,gy]`.
+// Run alone: `node --import tsx bench/pose.bench.ts [--seconds=10] [--rss-seconds=60] [--models=cx,gy] [--rss-only]`
+// (--rss-only: just the two peak-RSS figures, pipeline process and real CLI).
 import { execFile, spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
@@ -57,6 +58,8 @@ export interface ModelBench {
 }
 
 export interface RssFigure {
+  /** pipeline: estimateMedia + worker pool in a bare process; cli: `node bin/postura.js analyze <video> --json`. */
+  via: 'pipeline' | 'cli';
   model: string;
   workers: number;
   seconds: number;
@@ -65,6 +68,8 @@ export interface RssFigure {
   /** Peak RSS of the node process (main + worker threads), of ffmpeg, and of both together (sampled together). */
   peakNodeMb: number;
   peakFfmpegMb: number;
+  /** Other children (tsx's esbuild service, only started when a source file changed since tsx cached it). */
+  peakOtherMb: number;
   peakTreeMb: number;
   load: string;
 }
@@ -75,6 +80,7 @@ export interface PoseBenchResult {
   seconds: number;
   models: ModelBench[];
   rss: RssFigure | null;
+  rssCli: RssFigure | null;
   goals: Array<{ goal: string; value: string; met: boolean }>;
 }
 
@@ -166,33 +172,58 @@ function childPids(pid: number): number[] {
   }
 }
 
-/** Runs the pipeline in a fresh process and samples the RSS of that process and of its ffmpeg child from /proc. */
-async function peakRss(model: string, workers: number, video: string, seconds: number): Promise<RssFigure> {
-  const child = spawn(process.execPath, ['--import', 'tsx', thisFile, `--rss-child=${model}`, `--workers=${workers}`, `--video=${video}`],
-    { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] });
+/**
+ * Runs the pipeline (or the real CLI) in a fresh process and samples the RSS of that process and of its children
+ * (ffmpeg; tsx's esbuild when a source changed since tsx cached it) from /proc.
+ */
+async function peakRss(model: string, workers: number, video: string, seconds: number, via: RssFigure['via'] = 'pipeline'): Promise<RssFigure> {
+  const args = via === 'cli'
+    ? [path.join(repoRoot, 'bin/postura.js'), 'analyze', video, '--json', '--model', model, '--workers', String(workers)]
+    : ['--import', 'tsx', thisFile, `--rss-child=${model}`, `--workers=${workers}`, `--video=${video}`];
+  const t0 = performance.now();
+  const child = spawn(process.execPath, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', via === 'cli' ? 'ignore' : 'inherit'] });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   let peakNode = 0;
   let peakFfmpeg = 0;
+  let peakOther = 0;
   let peakTree = 0;
   const load = loadavg();
+  const comm = (pid: number): string => {
+    try {
+      return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+    } catch {
+      return '';
+    }
+  };
   const timer = setInterval(() => {
     const node = rssKb(child.pid!);
-    const ff = childPids(child.pid!).reduce((a, p) => a + rssKb(p), 0);
+    let ff = 0;
+    let other = 0;
+    for (const p of childPids(child.pid!)) {
+      if (comm(p) === 'ffmpeg') ff += rssKb(p);
+      else other += rssKb(p);
+    }
     peakNode = Math.max(peakNode, node);
     peakFfmpeg = Math.max(peakFfmpeg, ff);
-    peakTree = Math.max(peakTree, node + ff);
+    peakOther = Math.max(peakOther, other);
+    peakTree = Math.max(peakTree, node + ff + other);
   }, 50);
   const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
   clearInterval(timer);
   if (code !== 0) throw new Error(`RSS child exited with ${code}`);
-  const r = JSON.parse(out.trim().split('\n').pop()!) as { frames: number; fps: number };
+  const r = via === 'cli'
+    ? (() => {
+        const frames = (JSON.parse(out) as { frames_data?: unknown[] }).frames_data?.length ?? 0;
+        return { frames, fps: frames / ((performance.now() - t0) / 1000) };
+      })()
+    : (JSON.parse(out.trim().split('\n').pop()!) as { frames: number; fps: number });
   const mb = (kb: number): number => Math.round(kb / 1024);
-  return { model, workers, seconds, frames: r.frames, fps: r.fps, peakNodeMb: mb(peakNode), peakFfmpegMb: mb(peakFfmpeg), peakTreeMb: mb(peakTree), load };
+  return { via, model, workers, seconds, frames: r.frames, fps: r.fps, peakNodeMb: mb(peakNode), peakFfmpegMb: mb(peakFfmpeg), peakOtherMb: mb(peakOther), peakTreeMb: mb(peakTree), load };
 }
 
 export async function runPoseBench(
-  opts: { seconds?: number; rssSeconds?: number; models?: string[]; log?: (s: string) => void } = {},
+  opts: { seconds?: number; rssSeconds?: number; models?: string[]; rssOnly?: boolean; log?: (s: string) => void } = {},
 ): Promise<PoseBenchResult> {
   const log = opts.log ?? console.log;
   const seconds = opts.seconds ?? 10;
@@ -201,16 +232,16 @@ export async function runPoseBench(
   const cpus = os.availableParallelism();
   const cpuModel = os.cpus()[0]?.model ?? 'unknown';
   log(`pose bench: ${cpus} CPUs (${cpuModel}), load ${loadavg()}`);
-  const video = await makeBenchVideo(seconds);
+  const video = opts.rssOnly ? '' : await makeBenchVideo(seconds);
   // Bare frames: exactly the decoded frames the pipeline sees (every 2nd frame, 1280×720, up to 150 = 10 s), so bare
   // and pipeline do the same model work (including the searches where the looped video jumps).
   const sample: RgbImage[] = [];
-  for await (const f of decodeVideoFrames(video, { frameStep: 2 })) {
+  for await (const f of opts.rssOnly ? [] : decodeVideoFrames(video, { frameStep: 2 })) {
     sample.push(f.image);
     if (sample.length >= 150) break;
   }
   const results: ModelBench[] = [];
-  for (const model of models) {
+  for (const model of opts.rssOnly ? [] : models) {
     const b1 = await bare(model, sample, 1);
     const b2 = await bare(model, sample, 2);
     for (const b of [b1, b2]) {
@@ -229,11 +260,18 @@ export async function runPoseBench(
     log(`pose ${model}: 2w/1w pipeline ${r.scaling.toFixed(2)}× (goal ≥ 1.7 for cx), bare ${r.bareScaling.toFixed(2)}× (hardware ceiling)`);
   }
   let rss: RssFigure | null = null;
+  let rssCli: RssFigure | null = null;
   if (rssSeconds > 0) {
     const long = await makeBenchVideo(rssSeconds);
-    rss = await peakRss(models.includes('cx') ? 'cx' : models[0]!, 2, long, rssSeconds);
-    log(`pose peak RSS, ${rss.model} 2 workers, ${rssSeconds} s 1080p (${rss.frames} frames, ${rss.fps.toFixed(2)} fps): node ${rss.peakNodeMb} MB ` +
-      `(main + worker threads), ffmpeg ${rss.peakFfmpegMb} MB, together ${rss.peakTreeMb} MB (goal < 500 MB) (load ${rss.load})`);
+    const model = models.includes('cx') ? 'cx' : models[0]!;
+    for (const via of ['pipeline', 'cli'] as const) {
+      const f = await peakRss(model, 2, long, rssSeconds, via);
+      if (via === 'cli') rssCli = f;
+      else rss = f;
+      log(`pose peak RSS (${via}), ${f.model} 2 workers, ${rssSeconds} s 1080p (${f.frames} frames, ${f.fps.toFixed(2)} fps): node ${f.peakNodeMb} MB ` +
+        `(main + worker threads), ffmpeg ${f.peakFfmpegMb} MB, ` +
+        `other children ${f.peakOtherMb} MB (tsx's esbuild, only after a source changed), together ${f.peakTreeMb} MB (goal < 500 MB) (load ${f.load})`);
+    }
   }
   const goals: PoseBenchResult['goals'] = [];
   for (const m of results) {
@@ -241,10 +279,12 @@ export async function runPoseBench(
   }
   const cx = results.find((m) => m.model === 'cx');
   if (cx) goals.push({ goal: 'cx pipeline 2w ≥ 1.7 × 1w', value: `${cx.scaling.toFixed(2)}× (bare ${cx.bareScaling.toFixed(2)}×)`, met: cx.scaling >= 1.7 });
-  if (rss) goals.push({ goal: `peak RSS < 500 MB (${rss.seconds} s 1080p, ${rss.workers} workers)`, value: `${rss.peakTreeMb} MB with ffmpeg, ${rss.peakNodeMb} MB node`, met: rss.peakTreeMb < 500 });
+  for (const f of [rss, rssCli]) {
+    if (f) goals.push({ goal: `peak RSS < 500 MB (${f.via}, ${f.seconds} s 1080p, ${f.workers} workers)`, value: `${f.peakTreeMb} MB with ffmpeg, ${f.peakNodeMb} MB node`, met: f.peakTreeMb < 500 });
+  }
   for (const g of goals) log(`pose goal ${g.met ? 'MET   ' : 'NOT MET'} ${g.goal}: ${g.value}`);
   log(`pose bench done, load ${loadavg()}`);
-  return { cpus, cpuModel, seconds, models: results, rss, goals };
+  return { cpus, cpuModel, seconds, models: results, rss, rssCli, goals };
 }
 
 async function rssChild(model: string, workers: number, video: string): Promise<void> {
@@ -252,8 +292,20 @@ async function rssChild(model: string, workers: number, video: string): Promise<
   await pool.ready();
   const t0 = performance.now();
   let frames = 0;
-  for await (const _ of estimateMedia(video, { estimator: pool, model, frameStep: 2, inFlight: 2 * workers })) frames++;
+  const statsEvery = Number(process.argv.find((a) => a.startsWith('--stats='))?.split('=')[1] ?? 0);
+  const mb = (b: number): number => Math.round(b / 2 ** 20);
+  const report = async (): Promise<void> => {
+    const s = await pool.stats();
+    const m = process.memoryUsage();
+    console.error(`rss-child frame ${frames}: main rss ${mb(m.rss)} heap ${mb(m.heapUsed)} ext ${mb(m.external)} ab ${mb(m.arrayBuffers)} MB; workers ` +
+      s.map((w) => `[wasm ${mb(w.wasmHeapBytes)} js ${mb(w.jsHeapBytes)} tensors ${w.tensors} ${w.loaded.join('+')}]`).join(' '));
+  };
+  for await (const _ of estimateMedia(video, { estimator: pool, model, frameStep: 2, inFlight: 2 * workers })) {
+    frames++;
+    if (statsEvery > 0 && frames % statsEvery === 0) await report();
+  }
   const fps = frames / ((performance.now() - t0) / 1000);
+  if (statsEvery > 0) await report();
   await pool.close();
   console.log(JSON.stringify({ frames, fps }));
 }
@@ -266,6 +318,7 @@ if (process.argv[1] && path.resolve(process.argv[1]) === thisFile) {
         seconds: arg('seconds') ? Number(arg('seconds')) : undefined,
         rssSeconds: arg('rss-seconds') ? Number(arg('rss-seconds')) : undefined,
         models: arg('models')?.split(','),
+        rssOnly: process.argv.includes('--rss-only'),
       });
   run.catch((err: unknown) => {
     console.error(err);

@@ -4,7 +4,6 @@
 import { writeFile } from 'node:fs/promises';
 import { buildDetailedResult } from '../analysis/view-analysis.ts';
 import { grabFrame } from '../media/frame-grab.ts';
-import { renderOverlayPng } from '../overlay/overlay.ts';
 import { estimateMedia, MediaError, type MediaInfo, type PoseFrame } from '../pose/analyze-media.ts';
 import { DEFAULT_MODEL, DEFAULT_PUBLIC_MODELS, listModels } from '../pose/model-registry.ts';
 import type { PoseEstimator } from '../pose/pose-estimator.ts';
@@ -161,6 +160,8 @@ export async function runAnalyzeCommand(argv: string[], io: AnalyzeIo, hooks: An
     if (!frame || !keypoints) {
       io.stderr.write('warning: no person found, so no overlay was drawn\n');
     } else {
+      // Loaded only when asked for: the overlay brings sharp, which a video-only run does not otherwise need.
+      const { renderOverlayPng } = await import('../overlay/overlay.ts');
       const picture = await grabFrame(args.file, result.file_type, frame.timestamp);
       await writeFile(args.overlay, await renderOverlayPng(picture, keypoints, result.aggregated_results && {
         profile: result.profile, view: result.view as never, raw_scores_percent: result.aggregated_results.raw_scores_percent,

@@ -1,11 +1,5 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config/config.ts';
-import { runAnalyzeCommand } from './analyze.command.ts';
-import { runCreateAdmin } from './create-admin.command.ts';
-import { runMigrate } from './migrate.command.ts';
-import { runModelServer } from './model-server.command.ts';
-import { runServe } from './serve.command.ts';
-import { runWorker } from './worker.command.ts';
 
 const USAGE = `Usage: postura <command> [options]
 
@@ -30,19 +24,24 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return command ? 0 : 1;
   }
+  // Each command loads only its own modules: `analyze` on a long video must not carry the web server's memory.
   // analyze needs neither a database nor a secret: it runs before configuration is read.
-  if (command === 'analyze') return runAnalyzeCommand(rest, { stdout: process.stdout, stderr: process.stderr });
+  if (command === 'analyze') {
+    const { runAnalyzeCommand } = await import('./analyze.command.ts');
+    return runAnalyzeCommand(rest, { stdout: process.stdout, stderr: process.stderr });
+  }
   const config = loadConfig(process.env);
   switch (command) {
     case 'model-server':
-      return runModelServer(config, rest);
+      return (await import('./model-server.command.ts')).runModelServer(config, rest);
     case 'worker':
-      return runWorker(config);
+      return (await import('./worker.command.ts')).runWorker(config);
     case 'serve':
-      return runServe(config);
+      return (await import('./serve.command.ts')).runServe(config);
     case 'migrate':
-      return runMigrate(config);
+      return (await import('./migrate.command.ts')).runMigrate(config);
     case 'create-admin': {
+      const { runCreateAdmin } = await import('./create-admin.command.ts');
       const { values } = parseArgs({
         args: rest,
         options: { email: { type: 'string' }, password: { type: 'string' }, name: { type: 'string' } },

@@ -179,11 +179,14 @@ async function* estimateVideo(file: string, media: SniffedMedia, opts: EstimateM
     yield toFrame(p.index, p.timestamp, pose, r?.score ?? 0);
   };
   try {
-    const frames = decodeVideoFrames(file, { frameStep: step, maxSide: opts.maxSide, ffmpegPath: opts.ffmpegPath, signal: opts.signal, info });
+    const estimator = opts.estimator;
+    const frames = decodeVideoFrames(file, { frameStep: step, maxSide: opts.maxSide, ffmpegPath: opts.ffmpegPath, signal: opts.signal, info,
+      // Frame buffers the workers handed back are refilled (a fixed set cycles instead of one new buffer per frame).
+      allocate: (n) => estimator.pixelBuffer?.(n) ?? new Uint8Array(n) });
     for await (const f of frames) {
       if (opts.track !== false && !trackBox && !searchFailed) while (pending.some((p) => p.search)) yield* finish();
       const track = opts.track === false ? null : trackBox;
-      const result = opts.estimator.estimate(f.image, { model: opts.model, signal: opts.signal, track });
+      const result = opts.estimator.estimate(f.image, { model: opts.model, signal: opts.signal, track, sequence: true });
       result.catch(() => undefined);
       pending.push({ index: f.index, timestamp: f.timestamp, sx: f.scaleX, sy: f.scaleY, search: !track, result });
       while (pending.length >= maxInFlight) yield* finish();

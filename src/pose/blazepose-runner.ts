@@ -88,7 +88,7 @@ export class BlazePoseRunner {
   async detect(img: RgbImage, minScore = 0.5): Promise<BlazePoseDetection[]> {
     const frame = fullImageRoi(img);
     const s = DETECTOR_SIZE;
-    const input = tf.tensor4d(sampleRoi(img, frame, s, { float: { scale: 2 / 255, offset: -1 } }) as Float32Array, [1, s, s, 3]);
+    const input = tf.tensor4d(sampleRoi(img, frame, s, { float: { scale: 2 / 255, offset: -1 }, reuse: true }) as Float32Array, [1, s, s, 3]);
     const output = this.detector.execute(input) as tf.Tensor;
     const raw = (await output.data()) as Float32Array;
     tf.dispose([input, output]);
@@ -127,7 +127,7 @@ export class BlazePoseRunner {
 
   private async runLandmarks(img: RgbImage, roi: Roi, flip: boolean): Promise<BlazePoseLandmarks> {
     const s = LANDMARK_SIZE;
-    const input = tf.tensor4d(sampleRoi(img, roi, s, { flip, float: { scale: 1 / 255, offset: 0 } }) as Float32Array, [1, s, s, 3]);
+    const input = tf.tensor4d(sampleRoi(img, roi, s, { flip, float: { scale: 1 / 255, offset: 0 }, reuse: true }) as Float32Array, [1, s, s, 3]);
     const [ld, flag] = this.landmarks.execute(input, ['Identity_2:0', 'Identity_3:0']) as tf.Tensor[];
     const raw = (await ld!.data()) as Float32Array;
     const poseScore = ((await flag!.data()) as Float32Array)[0]!;

@@ -1,6 +1,6 @@
 // Still images → packed RGB via sharp, EXIF orientation applied, optionally downscaled (keeping the factor so
 // keypoints can be mapped back to original pixels).
-import sharp from 'sharp';
+import type SharpType from 'sharp';
 import type { RgbImage } from './pose-types.ts';
 
 export interface DecodedImage extends RgbImage {
@@ -11,12 +11,18 @@ export interface DecodedImage extends RgbImage {
   scale: number;
 }
 
+// sharp (libvips) is imported on first use: it costs ~23 MB of RSS, and a process that only analyses videos
+// (ffmpeg decodes them) never needs it.
+let sharpModule: Promise<typeof SharpType> | undefined;
+const loadSharp = (): Promise<typeof SharpType> => (sharpModule ??= import('sharp').then((m) => m.default));
+
 export class ImageDecodeError extends Error {
   override readonly name = 'ImageDecodeError';
 }
 
 /** Decodes a JPEG/PNG/WebP/TIFF/BMP-in-sharp file or buffer. `maxSide` bounds the longest decoded edge. */
 export async function decodeImage(input: Buffer | Uint8Array | string, opts: { maxSide?: number } = {}): Promise<DecodedImage> {
+  const sharp = await loadSharp();
   try {
     let pipeline = sharp(input, { failOn: 'error', limitInputPixels: 12_000 * 12_000 }).rotate();
     const meta = await sharp(input).metadata();

@@ -24,7 +24,7 @@ export class MoveNetRunner {
   /** One pass on `roi` (mirrored when `flip`), mapped back to the image. */
   async run(img: RgbImage, roi: Roi, flip = false): Promise<Keypoint[]> {
     const s = this.inputSize;
-    const input = tf.tensor4d(sampleRoi(img, roi, s, { flip }) as Int32Array, [1, s, s, 3], 'int32');
+    const input = tf.tensor4d(sampleRoi(img, roi, s, { flip, reuse: true }) as Int32Array, [1, s, s, 3], 'int32');
     const output = this.model.execute(input) as tf.Tensor;
     const raw = (await output.data()) as Float32Array;
     tf.dispose([input, output]);
@@ -67,7 +67,7 @@ export class MultiPoseRunner {
 
   async detect(img: RgbImage, minScore = 0.2, size = 256): Promise<PersonCandidate[]> {
     const roi = fullImageRoi(img);
-    const input = tf.tensor4d(sampleRoi(img, roi, size) as Int32Array, [1, size, size, 3], 'int32');
+    const input = tf.tensor4d(sampleRoi(img, roi, size, { reuse: true }) as Int32Array, [1, size, size, 3], 'int32');
     const output = this.model.execute(input) as tf.Tensor;
     const raw = (await output.data()) as Float32Array;
     tf.dispose([input, output]);

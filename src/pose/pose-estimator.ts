@@ -9,6 +9,12 @@ export interface EstimateOptions {
   signal?: AbortSignal;
   /** Previous frame's person box (video): used as this frame's crop. */
   track?: Box | null;
+  /**
+   * Frame of a video (one of many in a row). An estimator that keeps the person locator in only some of its threads
+   * (the worker pool) then makes a whole-image search wait for a thread that already holds it instead of loading
+   * another locator (~90 MB per thread): a video's occasional re-searches are not worth a second copy.
+   */
+  sequence?: boolean;
 }
 
 export interface PoseEstimator {
@@ -19,6 +25,11 @@ export interface PoseEstimator {
   estimate(image: RgbImage, opts: EstimateOptions): Promise<PoseResult | null>;
   /** Public model names this estimator serves. */
   models(): string[];
+  /**
+   * A pixel buffer of exactly `byteLength` bytes that an earlier `sequence` estimate handed back, or undefined.
+   * Video decoding fills these instead of allocating ~2.7 MB per frame (optional: adapters may not recycle).
+   */
+  pixelBuffer?(byteLength: number): Uint8Array | undefined;
   close(): Promise<void>;
 }
 

@@ -3,6 +3,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { readFileSync } from 'node:fs';
 import { getHeapStatistics } from 'node:v8';
+import { releasePyramid } from './image-ops.ts';
 import { PoseEngine, TRACK_LOST } from './pose-engine.ts';
 import { tf, wasmHeapBytes } from './tf-runtime.ts';
 import type { WorkerRequest, WorkerResponse } from './worker-protocol.ts';
@@ -61,7 +62,11 @@ port.on('message', (msg: WorkerRequest) => {
       const result = await engine.estimate(image, { model: msg.model, track: msg.track ?? null, locate: msg.locate !== false });
       const ms = performance.now() - t0;
       if (result === TRACK_LOST) port!.postMessage({ type: 'lost', id: msg.id, data: msg.data, ms } satisfies WorkerResponse, [msg.data]);
-      else send({ type: 'result', id: msg.id, result, ms });
+      else {
+        // The pixels go back to the pool (transferred) so the decoder refills them instead of allocating a new frame.
+        releasePyramid();
+        port!.postMessage({ type: 'result', id: msg.id, result, ms, data: msg.data } satisfies WorkerResponse, [msg.data]);
+      }
     } catch (err) {
       send({ type: 'error', id: msg.id, message: (err as Error).message });
     }

@@ -1,7 +1,7 @@
 // PoseEstimator over the model server's WebSocket protocol. Frames are sent as lossless PNG so the server sees
 // exactly the pixels the in-process estimator would, and gives the same keypoints. Replies come in order, so
 // requests are matched first-in first-out; one frame is in flight at a time so the server never refuses ours.
-import sharp from 'sharp';
+import type SharpType from 'sharp';
 import WebSocket from 'ws';
 import { boxFromKeypoints, padBox } from './person-geometry.ts';
 import { assertServedModel, type EstimateOptions, type PoseEstimator } from './pose-estimator.ts';
@@ -56,6 +56,7 @@ export class RemotePoseEstimator implements PoseEstimator {
 
   async estimate(image: RgbImage, opts: EstimateOptions): Promise<PoseResult | null> {
     assertServedModel(this, opts.model);
+    const sharp = (await import('sharp')).default as typeof SharpType;
     const png = await sharp(Buffer.from(image.data.buffer, image.data.byteOffset, image.data.byteLength), {
       raw: { width: image.width, height: image.height, channels: 3 },
     }).png({ compressionLevel: 1 }).toBuffer();

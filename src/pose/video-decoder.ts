@@ -45,6 +45,8 @@ export interface VideoDecodeOptions {
   ffprobePath?: string;
   signal?: AbortSignal;
   info?: VideoInfo;
+  /** Buffer for the next frame (every byte is overwritten); default a new one per frame. */
+  allocate?: (byteLength: number) => Uint8Array;
 }
 
 interface ProbeStream {
@@ -133,7 +135,8 @@ export async function* decodeVideoFrames(file: string, opts: VideoDecodeOptions 
   const onAbort = (): void => void child.kill('SIGKILL');
   opts.signal?.addEventListener('abort', onAbort, { once: true });
   let k = 0;
-  let frame = new Uint8Array(frameBytes);
+  const allocate = opts.allocate ?? ((n: number) => new Uint8Array(n));
+  let frame = allocate(frameBytes);
   let filled = 0;
   try {
     for await (const chunk of child.stdout as AsyncIterable<Buffer>) {
@@ -153,7 +156,7 @@ export async function* decodeVideoFrames(file: string, opts: VideoDecodeOptions 
             scaleY: info.height / out.height,
           };
           k++;
-          frame = new Uint8Array(frameBytes);
+          frame = allocate(frameBytes);
           filled = 0;
         }
       }

@@ -1,7 +1,13 @@
 // A pool of pose worker threads (default: one per core), each holding its own models. Inference never runs on the
 // caller's event loop; pixel buffers are transferred, not copied. Implements the PoseEstimator port.
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import os from 'node:os';
-import { Worker } from 'node:worker_threads';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Worker, type ResourceLimits } from 'node:worker_threads';
 import { assertServedModel, type EstimateOptions, type PoseEstimator } from './pose-estimator.ts';
 import type { PoseResult, RgbImage } from './pose-types.ts';
 import type { WorkerRequest, WorkerResponse, WorkerStats } from './worker-protocol.ts';
@@ -19,6 +25,8 @@ export interface WorkerPoolOptions {
    * several searches are waiting, so a video analysed by N workers holds one locator, not N (~90 MB each).
    */
   preloadLocator?: boolean;
+  /** V8 limits of each worker thread (default DEFAULT_WORKER_RESOURCE_LIMITS: a 4 MB young generation). */
+  resourceLimits?: ResourceLimits;
 }
 
 interface Task {
@@ -40,6 +48,15 @@ interface Slot {
   /** This worker holds (or is loading) the person locator. */
   locator: boolean;
 }
+
+/**
+ * V8 limits of each worker. The young generation is capped at 4 MB (V8's default lets it grow to ~48 MB per isolate):
+ * TF.js allocates a stream of short-lived objects per inference, and with the default the scavenger kept each
+ * worker's semi-spaces fully resident. Measured on a 60 s 1080p video with 2 workers: peak RSS of the node process
+ * 572 → 502 MB (2 MB: 502, no better), same frames/s. The old generation is left unbounded (a too-low cap kills the
+ * worker with an out-of-memory error).
+ */
+export const DEFAULT_WORKER_RESOURCE_LIMITS: ResourceLimits = { maxYoungGenerationSizeMb: 4 };
 
 export class PoolClosedError extends Error {
   override readonly name = 'PoolClosedError';
@@ -67,6 +84,8 @@ export class WorkerPoolPoseEstimator implements PoseEstimator {
   inferenceMs = 0;
   /** Tracked frames handed back by a worker without the locator and searched again elsewhere. */
   retries = 0;
+  /** Pixel buffers of finished `sequence` frames, for the decoder to refill (see pixelBuffer). */
+  private readonly spare: ArrayBuffer[] = [];
 
   constructor(private readonly options: WorkerPoolOptions) {
     this.perWorker = Math.max(1, options.perWorker ?? 2);
@@ -93,11 +112,12 @@ export class WorkerPoolPoseEstimator implements PoseEstimator {
   }
 
   private spawn(): Slot {
-    const worker = new Worker(new URL('./pose-worker-bootstrap.mjs', import.meta.url), {
+    const worker = new Worker(workerEntry(), {
       workerData: { models: this.options.models, locator: this.options.preloadLocator === true },
       // The bootstrap registers tsx itself: an inherited `--import tsx` would register it a second time (~9 MB per
       // worker); debugger flags are not inherited either.
       execArgv: workerExecArgv(process.execArgv),
+      resourceLimits: this.options.resourceLimits ?? DEFAULT_WORKER_RESOURCE_LIMITS,
     });
     const slot: Slot = { worker, ready: Promise.resolve(), inFlight: new Map(), stats: new Map(), locator: this.options.preloadLocator === true };
     slot.ready = new Promise<void>((resolve, reject) => {
@@ -140,9 +160,12 @@ export class WorkerPoolPoseEstimator implements PoseEstimator {
       if (msg.type === 'error') task.reject(new Error(msg.message));
       else if (msg.type === 'result') {
         if (msg.ms) this.inferenceMs += msg.ms;
+        if (msg.data && task.opts.sequence) this.keepSpare(msg.data);
         task.resolve(msg.result);
       }
     }
+    // Idle: nothing is decoding for this pool right now, so spare frame buffers are not kept.
+    if (this.pending === 0) this.spare.length = 0;
     this.pump();
   }
 
@@ -155,6 +178,22 @@ export class WorkerPoolPoseEstimator implements PoseEstimator {
     // Replace the dead worker so one crash does not shrink the pool for good.
     this.slots[i] = this.spawn();
     this.pump();
+  }
+
+  private keepSpare(buf: ArrayBuffer): void {
+    this.spare.push(buf);
+    // Enough for every frame in flight plus the one being decoded.
+    const max = this.slots.length * this.perWorker + 2;
+    if (this.spare.length > max) this.spare.splice(0, this.spare.length - max);
+  }
+
+  /**
+   * A pixel buffer handed back by a worker after a video frame (the same buffers cycle through decoder and workers
+   * instead of ~2.7 MB allocated per frame and freed whenever each thread's GC gets to it), or undefined.
+   */
+  pixelBuffer(byteLength: number): Uint8Array | undefined {
+    const i = this.spare.findIndex((b) => b.byteLength === byteLength);
+    return i < 0 ? undefined : new Uint8Array(this.spare.splice(i, 1)[0]!);
   }
 
   /** Memory figures of every worker (tensors alive, WASM heap, JS heap, loaded models). */
@@ -209,10 +248,14 @@ export class WorkerPoolPoseEstimator implements PoseEstimator {
     }
     if (!task.search || !best) return best;
     if (bestLocator && bestLocator.inFlight.size <= best.inFlight.size) return bestLocator;
+    const locators = this.slots.filter((s) => s.locator).length;
+    // A video frame (or a tracked frame handed back as lost) waits for a locator worker: measured on a 60 s video,
+    // the jumps where every frame in flight loses the person at once made the second worker load its own locator
+    // (+70 MB RSS) for a handful of searches.
+    if (task.opts.sequence && locators > 0) return bestLocator;
     // Only spread searches to a worker without the locator (it will load one) when more searches are waiting or
     // running than the locator workers can hold (a burst of photos): a video's occasional re-searches wait for the
     // locator worker instead.
-    const locators = this.slots.filter((s) => s.locator).length;
     const searches = this.queue.filter((t) => t.search).length + this.slots.reduce((n, s) => n + [...s.inFlight.values()].filter((t) => t.search).length, 0);
     if (locators === 0 || searches > locators * this.perWorker) return best;
     return bestLocator;
@@ -258,6 +301,47 @@ export class WorkerPoolPoseEstimator implements PoseEstimator {
         await s.worker.terminate();
       }),
     );
+  }
+}
+
+let entry: URL | undefined;
+
+/**
+ * The worker's entry. Running the TypeScript worker through tsx costs ~35 MB of RSS per worker thread (its loader
+ * hooks and transformed sources; measured: 68 → 38 MB per idle worker), so the worker is bundled once per process
+ * into plain JS with the esbuild binary that tsx installs (~30 ms; packages stay external, so it lives under
+ * node_modules/.cache where they resolve; named by content hash, so processes and versions never clash). Where that
+ * fails (no esbuild binary for this platform), the tsx bootstrap is used.
+ */
+export function workerEntry(): URL {
+  entry ??= bundleWorker() ?? new URL('./pose-worker-bootstrap.mjs', import.meta.url);
+  return entry;
+}
+
+function bundleWorker(): URL | undefined {
+  if (process.env.POSTURA_POSE_WORKER_BUNDLE === '0') return undefined;
+  try {
+    const require = createRequire(import.meta.url);
+    const esbuildMain = require.resolve('esbuild');
+    const bin = createRequire(esbuildMain).resolve(`@esbuild/${process.platform}-${process.arch}/bin/esbuild`);
+    const src = fileURLToPath(new URL('./pose.worker.ts', import.meta.url));
+    // Packages stay external. Bundling TF.js in as well (its CommonJS builds need a `require`/`__dirname` banner) made
+    // an idle worker 19 MB instead of 37 MB, but the 60 s video's peak only 489 vs 489–498 MB: not worth the hack.
+    const code = execFileSync(bin, [src, '--bundle', '--platform=node', '--format=esm', '--packages=external', '--target=node20', '--log-level=error'],
+      { encoding: 'utf8', maxBuffer: 16 * 1024 * 1024, stdio: ['ignore', 'pipe', 'pipe'] });
+    // Bare imports resolve from the bundle's folder upwards: the project's node_modules/.cache.
+    const nodeModules = esbuildMain.slice(0, esbuildMain.lastIndexOf(`${path.sep}esbuild${path.sep}`));
+    const dir = path.join(nodeModules, '.cache', 'postura');
+    const file = path.join(dir, `pose-worker-${createHash('sha256').update(code).digest('hex').slice(0, 16)}.mjs`);
+    if (!existsSync(file)) {
+      mkdirSync(dir, { recursive: true });
+      const tmp = `${file}.${process.pid}.tmp`;
+      writeFileSync(tmp, code);
+      renameSync(tmp, file);
+    }
+    return pathToFileURL(file);
+  } catch {
+    return undefined;
   }
 }
 

@@ -20,7 +20,8 @@ export type WorkerRequest =
 export type WorkerResponse =
   | { type: 'ready' }
   | { type: 'fatal'; message: string }
-  | { type: 'result'; id: number; result: PoseResult | null; ms?: number; cancelled?: boolean }
+  /** `data`: the request's pixels handed back (transferred) for reuse by the next frame. */
+  | { type: 'result'; id: number; result: PoseResult | null; ms?: number; cancelled?: boolean; data?: ArrayBuffer }
   | { type: 'error'; id: number; message: string }
   /** The tracked person was lost and this worker may not search: the pixels come back (transferred) for a retry. */
   | { type: 'lost'; id: number; data: ArrayBuffer; ms?: number }
