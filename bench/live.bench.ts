@@ -41,7 +41,7 @@ const COCO = ['nose', 'left_eye', 'right_eye', 'left_ear', 'right_ear', 'left_sh
   'right_elbow', 'left_wrist', 'right_wrist', 'left_hip', 'right_hip', 'left_knee', 'right_knee', 'left_ankle', 'right_ankle'];
 
 /** A realistic client event: all 17 COCO keypoints of a slightly leaning person (about 1 KB of JSON). */
-function eventBody(): string {
+export function eventBody(): string {
   const keypoints = Object.fromEntries(COCO.map((name, i) => [name, {
     x: Math.round((300 + (name.startsWith('left') ? -40 : 40) + (name.includes('hip') ? 25 : 0)) * 100) / 100,
     y: 80 + i * 30,

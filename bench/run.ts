@@ -1,17 +1,18 @@
-// `npm run bench`: every benchmark in sequence (pose, live, upload, analysis), then one summary table of each
+// `npm run bench`: every benchmark in sequence (pose, live, upload, analysis, soak), then one summary table of each
 // figure against its goal. Figures are ratios against a baseline measured in the same run where a goal is relative;
 // on a shared machine note the load average printed with each figure.
 //   npm run bench                                   all of them, full size (pose alone takes several minutes)
-//   npm run bench -- --only=upload,analysis         a subset (names: pose, live, upload, analysis)
+//   npm run bench -- --only=upload,analysis         a subset (names: pose, live, upload, analysis, soak)
 //   npm run bench -- --quick                        shorter runs (pose: cx only, no 60 s RSS run; live 5 s;
-//                                                   upload 256 MiB once; analysis without the bare comparison)
+//                                                   upload 256 MiB once; analysis without the bare comparison;
+//                                                   soak 60 s instead of 5 minutes)
 //   npm run bench -- --strict                       exit code 1 when a goal is not met (default: only on a crash)
 import os from 'node:os';
 
 type Verdict = 'PASS' | 'FAIL' | 'info' | 'ERROR';
 interface Row { bench: string; figure: string; value: string; goal: string; verdict: Verdict }
 
-const BENCHES = ['pose', 'live', 'upload', 'analysis'] as const;
+const BENCHES = ['pose', 'live', 'upload', 'analysis', 'soak'] as const;
 type BenchName = (typeof BENCHES)[number];
 
 const args = process.argv.slice(2);
@@ -81,6 +82,19 @@ async function analysis(rows: Row[]): Promise<void> {
   }
 }
 
+async function soak(rows: Row[]): Promise<void> {
+  const { runSoak } = await import('./soak.bench.ts');
+  const r = await runSoak(quick ? { seconds: 60 } : {});
+  const row = (figure: string, value: string, goal = '', v: Verdict = 'info') => rows.push({ bench: 'soak', figure, value, goal, verdict: v });
+  row('mixed capacity (closed loop)', `${r.capacity.requestsPerSecond} req/s`);
+  row(`${r.soak.seconds} s at ${r.soak.targetPerSecond} req/s: errors`, String(r.soak.errors), '0', verdict(r.soak.errors === 0));
+  row('event / read / upload p99', `${r.soak.ops.event.p99Ms} / ${r.soak.ops.read.p99Ms} / ${r.soak.ops.upload.p99Ms} ms`);
+  row('analyses completed', `${r.analyses.completed}/${r.analyses.uploaded}`, 'all', verdict(r.analyses.completed === r.analyses.uploaded));
+  row('events read back / acknowledged', `${r.events.readBack}/${r.events.acknowledged}`, 'equal', verdict(r.events.readBack === r.events.acknowledged));
+  row('server RSS start → mid → end', `${r.memory.startMb} → ${r.memory.midMb} → ${r.memory.endMb} MB`);
+  row('RSS slope, second half', `${r.memory.slopeMbPerMinute} MB/min`, '< 2 MB/min (flat)', verdict(r.memory.slopeMbPerMinute < 2));
+}
+
 function printTable(rows: Row[]): void {
   const header: Row = { bench: 'bench', figure: 'figure', value: 'value', goal: 'goal', verdict: 'info' };
   const cols = ['bench', 'figure', 'value', 'goal'] as const;
@@ -92,7 +106,7 @@ function printTable(rows: Row[]): void {
   for (const r of rows) console.log(line(r, r.verdict === 'info' ? '' : r.verdict));
 }
 
-const runners: Record<BenchName, (rows: Row[]) => Promise<void>> = { pose, live, upload, analysis };
+const runners: Record<BenchName, (rows: Row[]) => Promise<void>> = { pose, live, upload, analysis, soak };
 const rows: Row[] = [];
 let crashed = false;
 for (const name of selected) {

@@ -1,0 +1,47 @@
+import { randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openTestDatabase } from '../../test/helpers/test-app.ts';
+import type { DatabaseHandle } from '../infra/db/database.ts';
+import { migrate } from '../infra/db/migrator.ts';
+import { insertOpenEventsStatement, type NewPostureEvent } from './live-sessions.repository.ts';
+
+let database: DatabaseHandle;
+let drop: () => Promise<void>;
+const sessions: string[] = [];
+
+beforeAll(async () => {
+  ({ database, drop } = await openTestDatabase());
+  await migrate(database);
+  for (let i = 0; i < 5; i++) {
+    const ids = Array.from({ length: 1_000 }, () => randomUUID());
+    sessions.push(...ids);
+    await database.db.insertInto('live_sessions').values(ids.map((id) => ({ id, user_id: null, device_id: 'plan' }))).execute();
+  }
+});
+
+afterAll(() => drop());
+
+const event = (sessionId: string): NewPostureEvent => ({
+  sessionId, userId: null, label: null, score: null, angle: 10, neckTilt: null, timestamp: null, metadata: {}, keypoints: null,
+});
+
+describe('the event insert', () => {
+  // Its cost must not grow with the number of sessions ever started: PGlite never gathers table statistics (no
+  // autovacuum), and a join planned without them read every session row on every insert.
+  it('finds each session by primary key, never by reading the sessions table', async () => {
+    const statement = insertOpenEventsStatement([event(sessions[10]!), event(sessions[4_000]!), event(sessions[10]!)]);
+    const { rows } = await sql<{ 'QUERY PLAN': string }>`EXPLAIN ${statement}`.execute(database.db);
+    const plan = rows.map((r) => r['QUERY PLAN']).join('\n');
+    expect(plan).toMatch(/Index Scan using live_sessions_pkey on live_sessions/);
+    expect(plan).not.toMatch(/Seq Scan on live_sessions/);
+  });
+
+  it('stores the events of open sessions in input order and skips ended ones', async () => {
+    await database.db.updateTable('live_sessions').set({ ended_at: new Date() }).where('id', '=', sessions[20]!).execute();
+    const { rows } = await insertOpenEventsStatement([event(sessions[21]!), event(sessions[20]!), event(sessions[22]!)])
+      .execute(database.db);
+    expect(rows.map((r) => r.session_id)).toEqual([sessions[21], sessions[22]]);
+    expect(Number(rows[1]!.id)).toBeGreaterThan(Number(rows[0]!.id));
+  });
+});
