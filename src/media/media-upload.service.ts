@@ -87,15 +87,17 @@ export class MediaUploadService {
     taken: ReadonlySet<View>,
     signal?: AbortSignal,
   ): Promise<FileOutcome> {
+    let rest: AsyncIterator<Buffer> | null = null;
     const refuse = async (error: string): Promise<FileOutcome> => {
-      part.stream.resume(); // drain the rest so the next part can be read
+      await drain(part.stream, rest); // the parser reaches the next part only once this one is read to its end
       return { ok: false, field: part.field, filename: part.filename, error };
     };
     const view = VIEW_FIELDS[part.field];
     if (!view) return refuse(`Unknown view field "${part.field}": use front, left, right, back (or file)`);
     if (taken.has(view)) return refuse(`Only one file per view: "${part.field}" was sent twice`);
 
-    const { head, rest } = await readHead(part.stream, SNIFF_BYTES);
+    const { head, rest: unread } = await readHead(part.stream, SNIFF_BYTES);
+    rest = unread;
     const sniffed = sniffMedia(head);
     if (!sniffed) {
       return refuse('Unsupported file type: send a video (mp4, mov, avi, mkv, webm, m4v, wmv, flv) or an image (jpg, png, bmp, tiff, webp)');
@@ -103,7 +105,7 @@ export class MediaUploadService {
     const key = objectKeys.media(analysis.userId, analysis.sessionId, analysis.modelName, view, `.${sniffed.format}`);
     const check = createMediaCheck(sniffed.kind);
     try {
-      const { size } = await this.deps.store.put(key, teeInto(head, rest, check), {
+      const { size } = await this.deps.store.put(key, teeInto(head, unread, check), {
         contentType: CONTENT_TYPES[sniffed.format], maxBytes: this.deps.maxFileBytes, signal,
       });
       await check.result.catch(async (error: Error) => {
@@ -161,6 +163,23 @@ async function readHead(stream: Readable, bytes: number): Promise<{ head: Buffer
     size += next.value.length;
   }
   return { head: Buffer.concat(chunks), rest: iterator };
+}
+
+/**
+ * Reads and drops the rest of a refused file. Once an async iterator has been taken from the stream, `resume()` does
+ * nothing (its 'readable' listener wins), so the iterator itself is emptied; a body cut short ends it with an error,
+ * which the request's own parsing reports.
+ */
+async function drain(stream: Readable, iterator: AsyncIterator<Buffer> | null): Promise<void> {
+  if (!iterator) {
+    stream.resume();
+    return;
+  }
+  try {
+    while (!(await iterator.next()).done);
+  } catch {
+    // The part ended early: nothing is left to read.
+  }
 }
 
 /** The whole body (already-read head first) for the store, each chunk also fed to the checker. */

@@ -63,7 +63,7 @@ export async function signedFilesRoutes(fastify: FastifyInstance, opts: SignedFi
       tags: ['files'], summary: 'Upload through a signed URL', querystring: SignedQuery,
       response: { 200: Type.Object({ size: Type.Integer() }), ...studioErrors(400, 403, 413) },
     },
-  }, async (request) => {
+  }, async (request, reply) => {
     const { key } = checkSignature(request, signer);
     const declared = request.headers['content-length'];
     const contentLength = declared !== undefined && /^\d+$/.test(declared) ? Number(declared) : undefined;
@@ -83,6 +83,11 @@ export async function signedFilesRoutes(fastify: FastifyInstance, opts: SignedFi
         ...(contentType ? { contentType } : {}),
         ...(contentLength !== undefined ? { contentLength } : {}),
       });
+    } catch (error) {
+      // Refused mid-body (over the limit while streaming): the rest of the body is still on the wire, so this
+      // connection cannot carry another request. Close it after the answer, or a keep-alive client waits forever.
+      if (!request.raw.complete) reply.header('Connection', 'close');
+      throw error;
     } finally {
       request.raw.off('close', onClose);
     }
