@@ -5,7 +5,7 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { grabFrame } from '../media/frame-grab.ts';
 import { objectKeys } from '../infra/object-store/object-keys.ts';
-import type { ObjectStore } from '../infra/object-store/object-store.ts';
+import { ObjectNotFoundError, type ObjectStore } from '../infra/object-store/object-store.ts';
 import type { JobContext } from '../infra/queue/job-queue.ts';
 import { renderOverlayPng } from '../overlay/overlay.ts';
 import { MediaError } from '../pose/analyze-media.ts';
@@ -56,7 +56,9 @@ export class AnalysisRunner {
       if (permanent || job.isLastAttempt) {
         const failed = await this.deps.analyses.fail(analysis.id, message);
         if (failed) this.deps.events.publish(failed, { status: 'failed', error: message });
-        if (permanent) return;
+        // The row says why; the job is done. Throwing would also dead-letter it, and the dead letter's handler
+        // would then fail a run the user had started again in the meantime (a retry resets the row to pending).
+        return;
       }
       throw error;
     }
@@ -127,7 +129,14 @@ export class AnalysisRunner {
   private async analyseFile(analysis: Analysis, file: MediaFile, workDir: string, onProgress: (fraction: number) => void) {
     // Decoders want a seekable file (an mp4 may keep its index at the end), so the object is copied locally.
     const local = path.join(workDir, path.basename(file.objectKey));
-    await pipeline(await this.deps.store.get(file.objectKey), createWriteStream(local));
+    const media = await this.deps.store.get(file.objectKey).catch((error: unknown) => {
+      // Deleted behind the session's back (or lost): no retry brings it back.
+      if (error instanceof ObjectNotFoundError) {
+        throw new PermanentAnalysisError(`${file.view}: the uploaded file ${file.originalFilename} is no longer in storage`);
+      }
+      throw error;
+    });
+    await pipeline(media, createWriteStream(local));
     let detailed: DetailedResult;
     try {
       detailed = await analyseViewMedia(local, {

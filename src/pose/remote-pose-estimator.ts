@@ -36,13 +36,19 @@ export class RemotePoseEstimator implements PoseEstimator {
       const token = await this.opts.getToken();
       const ws = new WebSocket(`${this.opts.url}?token=${encodeURIComponent(token)}`);
       return new Promise<WebSocket>((resolve, reject) => {
+        const server = `model server for ${this.opts.models.join(', ')}`;
+        // Once per socket: 'error' is followed by 'close', by which time a new connection may be the current one.
+        let failed = false;
         const fail = (err: Error): void => {
+          if (failed) return;
+          failed = true;
           this.socket = undefined;
           for (const w of this.waiting.splice(0)) w.reject(err);
           reject(err);
         };
-        ws.once('error', fail);
-        ws.once('close', () => fail(new RemotePoseError('model server connection closed')));
+        // The raw error names only an address ("connect ECONNREFUSED 10.0.0.7:8894"); the analysis's reason says what.
+        ws.on('error', (err: NodeJS.ErrnoException) => fail(new RemotePoseError(`${server}: connection failed (${err.code ?? err.message})`)));
+        ws.once('close', () => fail(new RemotePoseError(`${server}: connection closed`)));
         ws.once('message', (data) => {
           const msg = JSON.parse(data.toString()) as { status?: string; error?: string };
           if (msg.status !== 'authenticated') return fail(new RemotePoseError(`model server refused: ${msg.error ?? 'unknown'}`));

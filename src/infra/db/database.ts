@@ -1,5 +1,6 @@
 import { Kysely, PostgresDialect } from 'kysely';
 import type { DatabaseConfig } from '../../config/config.ts';
+import { AppError } from '../../errors/app-error.ts';
 import type { DatabaseSchema } from './schema.ts';
 
 export type Db = Kysely<DatabaseSchema>;
@@ -18,6 +19,18 @@ export interface DatabaseHandle {
   withConnection<T>(fn: (connection: SqlConnection) => Promise<T>): Promise<T>;
   ping(): Promise<void>;
   close(): Promise<void>;
+}
+
+/**
+ * The database server cannot be reached or dropped the connection (restart, failover, network): a 503 for the
+ * request, not a 500. The cause (addresses included) stays in the logs, out of response bodies.
+ */
+export class DatabaseUnavailableError extends AppError {
+  constructor(options?: { cause?: unknown }) {
+    super('unavailable', 'Database unavailable, try again shortly');
+    this.name = 'DatabaseUnavailableError';
+    if (options?.cause !== undefined) this.cause = options.cause;
+  }
 }
 
 /** The minimal pg-pool surface Kysely's Postgres driver uses; both engines are adapted to it. */

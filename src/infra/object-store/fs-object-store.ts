@@ -21,6 +21,9 @@ export interface FsObjectStoreOptions {
 /** Temp files older than this are leftovers of a crashed process and are removed at start-up. */
 const STALE_TEMP_MS = 24 * 3600 * 1000;
 
+/** Write failures that mean the disk cannot take objects at all right now. */
+const UNWRITABLE = ['ENOSPC', 'EDQUOT', 'EROFS', 'EACCES', 'EPERM', 'EIO'];
+
 /** Content type when an object has no metadata file (written by hand, or a crash between two renames). */
 const CONTENT_TYPES: Readonly<Record<string, string>> = {
   '.mp4': 'video/mp4', '.m4v': 'video/x-m4v', '.mov': 'video/quicktime', '.avi': 'video/x-msvideo',
@@ -69,6 +72,10 @@ export class FsObjectStore implements ObjectStore {
       return { size };
     } catch (error) {
       await removeQuietly(tmp);
+      // A full, read-only or inaccessible disk is the store failing, not the request: a 503, not a 500.
+      if (isCode(error, ...UNWRITABLE)) {
+        throw new ObjectStoreUnavailableError(`Local object store cannot write (${(error as { code: string }).code})`, { cause: error });
+      }
       throw error;
     }
   }
