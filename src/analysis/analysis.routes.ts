@@ -5,6 +5,7 @@ import { toUserBody } from '../auth/auth.schemas.ts';
 import { errors } from '../errors/app-error.ts';
 import type { AuthGuards } from '../http/authenticate.ts';
 import { studioErrors } from '../http/common.schemas.ts';
+import { emptyBodyAsObject } from '../http/empty-body.ts';
 import { objectKeys } from '../infra/object-store/object-keys.ts';
 import type { ObjectStore } from '../infra/object-store/object-store.ts';
 import type { JobQueue } from '../infra/queue/job-queue.ts';
@@ -158,6 +159,7 @@ export async function analysisRoutes(fastify: FastifyInstance, deps: AnalysisRou
 
   app.post('/api/analysis/retry/:id', {
     preHandler: guards.requireUser,
+    preValidation: emptyBodyAsObject,
     schema: {
       tags, summary: 'Run a failed or completed analysis again, optionally with another model', params: IdParams,
       body: Type.Optional(Type.Object({ model: Type.Optional(Type.String()) })),

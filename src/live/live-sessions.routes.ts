@@ -1,7 +1,8 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import type { AuthGuards } from '../http/authenticate.ts';
+import { emptyBodyAsObject } from '../http/empty-body.ts';
 import { liveErrors } from '../http/common.schemas.ts';
 import type { LiveSessionsService } from './live-sessions.service.ts';
 import {
@@ -16,11 +17,6 @@ export interface LiveSessionsRoutesDeps {
 }
 
 const tags = ['live: sessions'];
-
-/** Clients may POST with no body at all; the schema then sees `{}`. */
-export async function emptyBodyAsObject(request: FastifyRequest): Promise<void> {
-  if (request.body === undefined || request.body === null) request.body = {};
-}
 
 /** Family B live-session routes (SPEC 7), trailing slashes as the replaced service had them. */
 export async function liveSessionsRoutes(fastify: FastifyInstance, deps: LiveSessionsRoutesDeps): Promise<void> {

@@ -50,9 +50,21 @@ export class RemotePoseEstimator implements PoseEstimator {
         ws.on('error', (err: NodeJS.ErrnoException) => fail(new RemotePoseError(`${server}: connection failed (${err.code ?? err.message})`)));
         ws.once('close', () => fail(new RemotePoseError(`${server}: connection closed`)));
         ws.once('message', (data) => {
-          const msg = JSON.parse(data.toString()) as { status?: string; error?: string };
-          if (msg.status !== 'authenticated') return fail(new RemotePoseError(`model server refused: ${msg.error ?? 'unknown'}`));
-          ws.on('message', (d) => this.waiting.shift()?.resolve(JSON.parse(d.toString()) as Record<string, unknown>));
+          const msg = parseReply(data.toString());
+          if (msg?.status !== 'authenticated') {
+            ws.terminate();
+            return fail(new RemotePoseError(`model server refused: ${typeof msg?.error === 'string' ? msg.error : 'unknown'}`));
+          }
+          ws.on('message', (d) => {
+            const reply = parseReply(d.toString());
+            // A reply that is not a JSON object means the server is not speaking the protocol: drop the connection
+            // (the frames waiting on it fail and are retried) rather than throw inside the socket's handler.
+            if (reply) this.waiting.shift()?.resolve(reply);
+            else {
+              fail(new RemotePoseError(`${server}: reply is not a JSON object`));
+              ws.terminate();
+            }
+          });
           resolve(ws);
         });
       });
@@ -93,5 +105,14 @@ export class RemotePoseEstimator implements PoseEstimator {
     const s = this.socket;
     this.socket = undefined;
     if (s) (await s.catch(() => null))?.close();
+  }
+}
+
+function parseReply(text: string): Record<string, unknown> | null {
+  try {
+    const value: unknown = JSON.parse(text);
+    return value !== null && typeof value === 'object' && !Array.isArray(value) ? value as Record<string, unknown> : null;
+  } catch {
+    return null;
   }
 }

@@ -12,6 +12,9 @@ export async function openPostgresPool(config: Extract<DatabaseConfig, { driver:
   const pool = new pg.Pool({
     connectionString: config.url,
     max: config.poolSize,
+    // A server that silently stops answering (a network partition drops packets) must not hold requests forever:
+    // connecting gives up and the request answers 503.
+    connectionTimeoutMillis: 5_000,
     ...(config.schema ? { options: `-c search_path=${config.schema}` } : {}),
   });
   // An idle client losing its server (restart, network) must not crash the process; the pool replaces it.
