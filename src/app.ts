@@ -15,8 +15,9 @@ import { studioAuthRoutes } from './auth/studio-auth.routes.ts';
 import { TokenService } from './auth/token.service.ts';
 import type { Config } from './config/config.ts';
 import { createAuthGuards } from './http/authenticate.ts';
+import { installBodyDepthLimit } from './http/body-depth.ts';
 import { LiveError, StudioError } from './http/common.schemas.ts';
-import { installErrorHandler } from './http/error-handler.ts';
+import { handleFrameworkError, installErrorHandler } from './http/error-handler.ts';
 import { healthRoutes, type ReadinessChecks } from './http/health.routes.ts';
 import { createMetricsRegistry, installRequestMetrics } from './http/metrics.ts';
 import type { DatabaseHandle } from './infra/db/database.ts';
@@ -66,6 +67,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
     ajv: { customOptions: { allErrors: false } },
+    frameworkErrors: handleFrameworkError,
   });
   app.decorateRequest('auth', null);
   app.addHook('onSend', async (request, reply) => {
@@ -87,6 +89,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const checks: ReadinessChecks = { database: () => database.ping() };
 
   installErrorHandler(app);
+  installBodyDepthLimit(app);
   await app.register(fastifyCookie);
   await app.register(fastifyHelmet, { contentSecurityPolicy: false });
   if (config.auth.allowedOrigins.length > 0) {

@@ -17,6 +17,16 @@ export function installErrorHandler(app: FastifyInstance): void {
   });
 }
 
+/**
+ * Fastify's `frameworkErrors`: errors raised before routing (a URL with broken percent-encoding), which would
+ * otherwise leave in Fastify's own body and code instead of the family's.
+ */
+export function handleFrameworkError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  const appError = error.code === 'FST_ERR_BAD_URL' ? errors.invalidRequest('Malformed URL: invalid percent-encoding') : toAppError(error);
+  if (appError.code === 'internal') request.log.error({ err: error }, 'unhandled framework error');
+  sendAppError(request, reply, appError);
+}
+
 export function sendAppError(request: FastifyRequest, reply: FastifyReply, error: AppError): FastifyReply {
   const { status, body } = errorResponse(familyOfUrl(request.url), error.code, error.message, error.details);
   if (error.retryAfterSeconds !== undefined) reply.header('Retry-After', String(error.retryAfterSeconds));
@@ -31,6 +41,9 @@ function toAppError(error: FastifyError): AppError {
     const where = error.validationContext ?? 'request';
     const field = first?.instancePath ? `${where}${first.instancePath.replaceAll('/', '.')}` : where;
     return errors.invalidRequest(`Invalid ${field}: ${first?.message ?? 'invalid value'}`);
+  }
+  if (isDataException(error)) {
+    return errors.invalidRequest('The request holds a value that cannot be stored (a NUL character, an unpaired surrogate, or a number or date out of range)');
   }
   switch (error.code) {
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
@@ -48,4 +61,13 @@ function toAppError(error: FastifyError): AppError {
   if (status === 429) return errors.rateLimited(1, error.message);
   if (status >= 400 && status < 500) return errors.invalidRequest(error.message);
   return errors.internal();
+}
+
+/**
+ * PostgreSQL SQLSTATE class 22, "data exception", from either engine: the request carried a value the database
+ * cannot hold (NUL in text, an unpaired surrogate in JSON, a number or date out of range). Bad input, not a fault.
+ */
+function isDataException(error: unknown): boolean {
+  const { code, severity } = error as { code?: unknown; severity?: unknown };
+  return typeof code === 'string' && /^22[0-9A-Z]{3}$/.test(code) && typeof severity === 'string';
 }

@@ -4,7 +4,8 @@ import type { LiveSession, PostureEvent, SessionSummary } from './live-session.t
 /** Wire types of the live API (SPEC 7). Field names are the replaced live service's (snake_case). */
 
 const DeviceId = Type.String({ minLength: 1, maxLength: 128 });
-const Seconds = Type.Number({ minimum: 0 });
+/** Bounded: an unbounded total (1e308) was stored as Infinity once rounded, and every later listing failed. */
+const Seconds = Type.Number({ minimum: 0, maximum: 1e9 });
 const DateTime = Type.String({ format: 'date-time' });
 const Json = Type.Record(Type.String(), Type.Unknown());
 

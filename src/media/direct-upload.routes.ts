@@ -24,7 +24,8 @@ const tags = ['studio: media'];
 const FINALIZE_URL = '/api/video/upload/finalize';
 
 const DeclaredView = Type.Object({
-  filename: Type.String({ minLength: 1, maxLength: 255, description: 'Its extension sets the key: mp4, mov, avi, mkv, webm, m4v, wmv, flv, jpg, jpeg, png, bmp, tiff, webp' }),
+  // No control characters: a NUL passed presign, then the database refused the name at every finalize.
+  filename: Type.String({ minLength: 1, maxLength: 255, pattern: '^[^\\u0000-\\u001F\\u007F]+$', description: 'Its extension sets the key: mp4, mov, avi, mkv, webm, m4v, wmv, flv, jpg, jpeg, png, bmp, tiff, webp' }),
   content_type: Type.Optional(Type.String({ maxLength: 100, description: 'The Content-Type the PUT will carry (image/* or video/*); default from the extension' })),
   size: Type.Optional(Type.Integer({ minimum: 0, description: 'Bytes; over the upload limit is refused at once' })),
 }, { additionalProperties: false });

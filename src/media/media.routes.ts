@@ -3,7 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from 'typebox';
 import type { Analysis, MediaFile } from '../analysis/analyses.repository.ts';
-import { errors } from '../errors/app-error.ts';
+import { errors, isAppError } from '../errors/app-error.ts';
 import type { AuthGuards } from '../http/authenticate.ts';
 import { studioErrors } from '../http/common.schemas.ts';
 import type { ObjectStore } from '../infra/object-store/object-store.ts';
@@ -75,7 +75,7 @@ export async function mediaRoutes(fastify: FastifyInstance, deps: MediaRoutesDep
       }
     } catch (error) {
       if (analysis) await uploads.discard(analysis, stored);
-      throw error;
+      throw isMalformedMultipart(error) ? errors.invalidRequest(`Malformed multipart body: ${(error as Error).message}`) : error;
     }
     if (!analysis) {
       uploads.parseFields(fields); // reports a missing or invalid session_id/model first
@@ -88,7 +88,13 @@ export async function mediaRoutes(fastify: FastifyInstance, deps: MediaRoutesDep
         details: failures.map((f) => `${f.field} (${f.filename}): ${f.error}`), errors: failures,
       });
     }
-    await uploads.commit(analysis, stored);
+    try {
+      await uploads.commit(analysis, stored);
+    } catch (error) {
+      // The rows were not written (one transaction): the stored files and the reservation must not stay either.
+      await uploads.discard(analysis, stored);
+      throw error;
+    }
     const uploadedFiles: Record<string, Static<typeof UploadedFile>> = {};
     for (const file of stored) {
       const filename = file.objectKey.split('/').at(-1)!;
@@ -138,3 +144,12 @@ export async function mediaRoutes(fastify: FastifyInstance, deps: MediaRoutesDep
   });
 }
 
+/**
+ * The multipart parser's own errors (a missing boundary, a body cut short): plain Errors without a status, so
+ * they are recognised by their messages. Anything else thrown while reading parts stays an internal error.
+ */
+const MULTIPART_SYNTAX = /^(Multipart: Boundary not found|Unexpected end of multipart data|Part terminated early due to unexpected end of multipart data|Unsupported Content-Type\.|Missing Content-Type-header\.)$/;
+
+function isMalformedMultipart(error: unknown): boolean {
+  return error instanceof Error && !isAppError(error) && MULTIPART_SYNTAX.test(error.message);
+}
