@@ -40,8 +40,10 @@ export interface PipelineFigure {
   frames: number;
   /** pipeline fps / (workers × bare 1-worker fps): goal ≥ 0.9. */
   efficiency: number;
-  /** Tracked frames, whole-frame searches, tracked frames handed to the locator worker. */
+  /** Tracked frames, lost ones found again by the wider crop, whole-frame searches, tracked frames handed to the
+   *  locator worker. */
   tracked: number;
+  rescued: number;
   searches: number;
   retries: number;
   load: string;
@@ -103,11 +105,12 @@ export async function makeBenchVideo(seconds: number): Promise<string> {
   return out;
 }
 
-async function sumStats(pool: WorkerPoolPoseEstimator): Promise<{ cpuMs: number; tracked: number; searches: number }> {
+async function sumStats(pool: WorkerPoolPoseEstimator): Promise<{ cpuMs: number; tracked: number; rescued: number; searches: number }> {
   const s = await pool.stats();
   return {
     cpuMs: s.reduce((a, x) => a + x.cpuMs, 0),
     tracked: s.reduce((a, x) => a + x.tracked, 0),
+    rescued: s.reduce((a, x) => a + x.rescued, 0),
     searches: s.reduce((a, x) => a + x.searches, 0),
   };
 }
@@ -149,7 +152,7 @@ async function pipeline(model: string, workers: number, video: string, bare1: nu
     for await (const _ of estimateMedia(video, { estimator: pool, model, frameStep: 2, inFlight: 2 * workers })) frames++;
     const fps = frames / ((performance.now() - t0) / 1000);
     const st = await sumStats(pool);
-    return { workers, fps, frames, efficiency: fps / (workers * bare1), tracked: st.tracked, searches: st.searches, retries: pool.retries, load };
+    return { workers, fps, frames, efficiency: fps / (workers * bare1), tracked: st.tracked, rescued: st.rescued, searches: st.searches, retries: pool.retries, load };
   } finally {
     await pool.close();
   }
@@ -252,7 +255,7 @@ export async function runPoseBench(
     for (const workers of [1, 2]) {
       const p = await pipeline(model, workers, video, b1.fps);
       pipe.push(p);
-      log(`pose ${model} pipeline ${workers}w: ${p.fps.toFixed(2)} fps (${p.frames} frames; ${p.tracked} tracked, ${p.searches} searches, ` +
+      log(`pose ${model} pipeline ${workers}w: ${p.fps.toFixed(2)} fps (${p.frames} frames; ${p.tracked} tracked, ${p.rescued} found again by a wider crop, ${p.searches} searches, ` +
         `${p.retries} handed to the locator worker), efficiency ${p.efficiency.toFixed(2)} (goal ≥ 0.9) (load ${p.load})`);
     }
     const r: ModelBench = { model, bare: [b1, b2], pipeline: pipe, bareScaling: b2.fps / b1.fps, scaling: pipe[1]!.fps / pipe[0]!.fps };

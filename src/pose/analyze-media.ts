@@ -164,12 +164,16 @@ async function* estimateVideo(file: string, media: SniffedMedia, opts: EstimateM
   // search wait for its box instead of all searching in parallel; after a search that found nobody they no longer
   // wait (a video without a person still uses every worker).
   let searchFailed = false;
+  const tracking = opts.track !== false;
+  // The newest answered frame (answers arrive out of order across workers): a frame that waits for a free worker
+  // takes its box when it is sent, one or two frames fresher than `trackBox`.
+  let newest: { index: number; box: Box | null } = { index: -1, box: null };
   const pending: Array<{ index: number; timestamp: number; sx: number; sy: number; search: boolean; result: Promise<PoseResult | null> }> = [];
   let done = 0;
   const finish = async function* (): AsyncGenerator<PoseFrame> {
     const p = pending.shift()!;
     const r = await p.result;
-    if (opts.track !== false) trackBox = r ? r.box : null;
+    if (tracking) trackBox = r ? r.box : null;
     if (p.search) searchFailed = !r;
     let pose = r ? scalePose(r, p.sx, p.sy) : null;
     if (pose && smoother) pose = { ...pose, keypoints: smoother.smooth(pose.keypoints, p.timestamp, pose.box.height) };
@@ -184,10 +188,17 @@ async function* estimateVideo(file: string, media: SniffedMedia, opts: EstimateM
       // Frame buffers the workers handed back are refilled (a fixed set cycles instead of one new buffer per frame).
       allocate: (n) => estimator.pixelBuffer?.(n) ?? new Uint8Array(n) });
     for await (const f of frames) {
-      if (opts.track !== false && !trackBox && !searchFailed) while (pending.some((p) => p.search)) yield* finish();
-      const track = opts.track === false ? null : trackBox;
-      const result = opts.estimator.estimate(f.image, { model: opts.model, signal: opts.signal, track, sequence: true });
-      result.catch(() => undefined);
+      if (tracking && !trackBox && !searchFailed) while (pending.some((p) => p.search)) yield* finish();
+      const track = tracking ? trackBox : null;
+      const sentAfter = newest.index;
+      const result = opts.estimator.estimate(f.image, {
+        model: opts.model, signal: opts.signal, track, sequence: true,
+        latestTrack: tracking ? () => (newest.index > sentAfter ? newest.box : track) : undefined,
+      });
+      const index = f.index;
+      result.then((r) => {
+        if (index > newest.index) newest = { index, box: r ? r.box : null };
+      }, () => undefined);
       pending.push({ index: f.index, timestamp: f.timestamp, sx: f.scaleX, sy: f.scaleY, search: !track, result });
       while (pending.length >= maxInFlight) yield* finish();
     }

@@ -54,4 +54,17 @@ describe('PoseEngine on the COCO skier', () => {
     const again = await engine.estimate(img, { model: 'cx', track: first!.box });
     expect(pckHits(again!.keypoints, SKIER_GT, 0.2).filter(Boolean).length).toBeGreaterThanOrEqual(16);
   });
+
+  it('finds a person who moved out of the tracked crop with one wider pass, not a whole-image search', async () => {
+    const img = await decodeImage(path.join(fixtures, 'coco_000000000785.jpg'));
+    const first = await engine.estimate(img, { model: 'cx' });
+    // The box of a frame or two ago: the skier has since moved right by most of a body height.
+    const stale = { ...first!.box, x: first!.box.x - 0.8 * first!.box.height };
+    const before = { ...engine.counters };
+    const r = await engine.estimate(img, { model: 'cx', track: stale });
+    expect(engine.counters.lost).toBe(before.lost + 1);
+    expect(engine.counters.rescued).toBe(before.rescued + 1);
+    expect(engine.counters.searches).toBe(before.searches);
+    expect(pckHits(r!.keypoints, SKIER_GT, 0.2).filter(Boolean).length).toBeGreaterThanOrEqual(14);
+  });
 });

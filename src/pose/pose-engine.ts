@@ -35,6 +35,9 @@ export const TRACK_LOST = 'track-lost' as const;
 const MIN_PERSON_SCORE = 0.2;
 /** A tracked crop that scores below this is abandoned and the person searched again. */
 const MIN_TRACK_SCORE = 0.3;
+/** Crop scale around the last box for tracking, and for the one wider retry before a whole-image search. */
+const TRACK_CROP_SCALE = 1.35;
+const RESCUE_CROP_SCALE = 2.2;
 
 /** Two crops' points further apart than this share of the crop are not averaged (the refined one wins ties). */
 const CROP_AGREE_RATIO = 0.08;
@@ -55,7 +58,7 @@ export class PoseEngine {
   private readonly blazepose = new Map<string, Promise<BlazePoseRunner>>();
   private multipose: Promise<MultiPoseRunner> | undefined;
   /** Frames answered from the tracked crop, tracked crops that lost the person, and whole-image searches. */
-  readonly counters = { tracked: 0, lost: 0, searches: 0 };
+  readonly counters = { tracked: 0, lost: 0, rescued: 0, searches: 0 };
 
   /**
    * Loads the landmark models behind `names` now (otherwise they load on first use). The person locator
@@ -120,9 +123,14 @@ export class PoseEngine {
     const runner = await this.moveNetRunner(spec.file);
     if (opts.track) {
       // Video: last frame's box is this frame's crop; one pass unless the person was lost.
-      const kps = await runner.runAveraged(img, squareRoiFromBox(opts.track, 1.35), spec.flip);
+      const kps = await runner.runAveraged(img, squareRoiFromBox(opts.track, TRACK_CROP_SCALE), spec.flip);
       if (trackScore(kps) >= MIN_TRACK_SCORE) return (this.counters.tracked++, this.toResult(kps, spec.name));
       this.counters.lost++;
+      throwIfAborted(opts.signal);
+      // The box is a few frames old when frames run in parallel, so a quick move leaves the crop: one pass on a
+      // wider crop around it finds the person again for a third of a whole-image search, on any thread.
+      const wide = await runner.runAveraged(img, squareRoiFromBox(opts.track, RESCUE_CROP_SCALE), spec.flip);
+      if (trackScore(wide) >= MIN_TRACK_SCORE) return (this.counters.rescued++, this.toResult(wide, spec.name));
       throwIfAborted(opts.signal);
     }
     if (opts.locate === false) return TRACK_LOST;

@@ -10,6 +10,11 @@ export interface EstimateOptions {
   /** Previous frame's person box (video): used as this frame's crop. */
   track?: Box | null;
   /**
+   * The newest person box known at the moment the frame actually goes to a thread, when that is later than the call
+   * (frames wait for a free thread): replaces `track`, whose box is older by the frames in flight. null: search.
+   */
+  latestTrack?: () => Box | null;
+  /**
    * Frame of a video (one of many in a row). An estimator that keeps the person locator in only some of its threads
    * (the worker pool) then makes a whole-image search wait for a thread that already holds it instead of loading
    * another locator (~90 MB per thread): a video's occasional re-searches are not worth a second copy.

@@ -53,6 +53,22 @@ describe('pose worker pool', () => {
     expect(Math.max(...frames.flatMap((f) => (f.keypoints ?? []).map((k) => k[0])))).toBeGreaterThan(720);
   }, 60_000);
 
+  it('gives a video frame that waits for a worker the newest box when it is sent, not when it was queued', async () => {
+    const img = await decodeImage(path.join(fixtures, 'coco_000000000785.jpg'));
+    const first = await pool.estimate({ ...img, data: img.data.slice() }, { model: 'movenet-lightning' });
+    const asked = [0, 0, 0];
+    const frame = (i: number) => pool.estimate({ ...img, data: img.data.slice() }, {
+      model: 'movenet-lightning', sequence: true, track: first!.box,
+      latestTrack: () => ((asked[i] = asked[i]! + 1), first!.box),
+    });
+    const running = [frame(0), frame(1), frame(2)];
+    // One video frame per worker: the third waits in the pool, its box not yet chosen.
+    expect(asked).toEqual([1, 1, 0]);
+    const results = await Promise.all(running);
+    expect(asked).toEqual([1, 1, 1]);
+    expect(results.every((r) => r?.keypoints.length === 17)).toBe(true);
+  });
+
   it('refuses unknown models and aborted requests', async () => {
     const img = { data: new Uint8Array(12), width: 2, height: 2 };
     expect(() => pool.estimate(img, { model: 'nope' })).toThrow(UnknownModelError);

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker, type ResourceLimits } from 'node:worker_threads';
 import { assertServedModel, type EstimateOptions, type PoseEstimator } from './pose-estimator.ts';
-import type { PoseResult, RgbImage } from './pose-types.ts';
+import type { Box, PoseResult, RgbImage } from './pose-types.ts';
 import type { WorkerRequest, WorkerResponse, WorkerStats } from './worker-protocol.ts';
 
 export interface WorkerPoolOptions {
@@ -33,6 +33,10 @@ interface Task {
   id: number;
   /** Needs a whole-image search (no track, or the track was lost). */
   search: boolean;
+  /** The crop's box, settled when the task is sent (from `opts.latestTrack` where given). */
+  track: Box | null;
+  /** Handed back by a worker without the locator: goes to the locator worker as it is. */
+  lost?: boolean;
   image: RgbImage;
   opts: EstimateOptions;
   resolve: (r: PoseResult | null) => void;
@@ -153,6 +157,7 @@ export class WorkerPoolPoseEstimator implements PoseEstimator {
       if (msg.ms) this.inferenceMs += msg.ms;
       task.image = { ...task.image, data: new Uint8Array(msg.data) };
       task.search = true;
+      task.lost = true;
       task.slot = undefined;
       this.retries++;
       this.queue.unshift(task);
@@ -213,7 +218,8 @@ export class WorkerPoolPoseEstimator implements PoseEstimator {
     assertServedModel(this, opts.model);
     if (opts.signal?.aborted) return Promise.reject(abortError(opts.signal));
     return new Promise<PoseResult | null>((resolve, reject) => {
-      const task: Task = { id: this.nextId++, search: !opts.track, image, opts, resolve, reject };
+      const track = opts.track ?? null;
+      const task: Task = { id: this.nextId++, search: !track, track, image, opts, resolve, reject };
       if (opts.signal) {
         const signal = opts.signal;
         const onAbort = (): void => {
@@ -241,8 +247,11 @@ export class WorkerPoolPoseEstimator implements PoseEstimator {
   private pick(task: Task): Slot | undefined {
     let best: Slot | undefined;
     let bestLocator: Slot | undefined;
+    // A video frame waits for an idle worker: queued here, it still takes the newest box when it is sent (queued in
+    // a busy worker, its box would be one frame older, and stale boxes lose the person).
+    const limit = task.opts.sequence ? 1 : this.perWorker;
     for (const s of this.slots) {
-      if (s.inFlight.size >= this.perWorker) continue;
+      if (s.inFlight.size >= limit) continue;
       if (!best || s.inFlight.size < best.inFlight.size) best = s;
       if (s.locator && (!bestLocator || s.inFlight.size < bestLocator.inFlight.size)) bestLocator = s;
     }
@@ -264,6 +273,15 @@ export class WorkerPoolPoseEstimator implements PoseEstimator {
   private pump(): void {
     for (let i = 0; i < this.queue.length; ) {
       const task = this.queue[i]!;
+      if (task.opts.latestTrack && !task.lost) {
+        // Its box is chosen when a worker is free to take it, not before.
+        if (!this.slots.some((s) => s.inFlight.size === 0)) {
+          i++;
+          continue;
+        }
+        task.track = task.opts.latestTrack();
+        task.search = !task.track;
+      }
       const slot = this.pick(task);
       if (!slot) {
         // A waiting search must not hold up tracked frames behind it.
@@ -283,7 +301,7 @@ export class WorkerPoolPoseEstimator implements PoseEstimator {
         width: task.image.width,
         height: task.image.height,
         data,
-        track: task.search ? null : (task.opts.track ?? null),
+        track: task.search ? null : task.track,
         locate: slot.locator,
       };
       slot.worker.postMessage(msg, [data]);

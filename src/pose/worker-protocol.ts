@@ -39,9 +39,11 @@ export interface WorkerStats {
   /** CPU time this thread has used (user + system, ms; Linux /proc, else 0): with the wall time it separates
    *  "slower because the core is shared with other load" from "slower per instruction". */
   cpuMs: number;
-  /** Frames answered from the tracked crop, tracked crops that lost the person, whole-image searches. */
+  /** Frames answered from the tracked crop, tracked crops that lost the person, lost crops found again by the
+   *  wider retry, whole-image searches. */
   tracked: number;
   lost: number;
+  rescued: number;
   searches: number;
   /** Models loaded in this thread. */
   loaded: string[];
