@@ -93,6 +93,8 @@ async function soak(rows: Row[]): Promise<void> {
   row('events read back / acknowledged', `${r.events.readBack}/${r.events.acknowledged}`, 'equal', verdict(r.events.readBack === r.events.acknowledged));
   row('server RSS start → mid → end', `${r.memory.startMb} → ${r.memory.midMb} → ${r.memory.endMb} MB`);
   row('RSS slope, second half', `${r.memory.slopeMbPerMinute} MB/min`, '< 2 MB/min (flat)', verdict(r.memory.slopeMbPerMinute < 2));
+  row('JS heap start → mid → end', `${r.memory.heapStartMb} → ${r.memory.heapMidMb} → ${r.memory.heapEndMb} MB`);
+  row('JS heap slope, second half', `${r.memory.heapSlopeMbPerMinute} MB/min`, '< 2 MB/min (flat)', verdict(r.memory.heapSlopeMbPerMinute < 2));
 }
 
 function printTable(rows: Row[]): void {

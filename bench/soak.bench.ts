@@ -57,6 +57,12 @@ export interface SoakResult {
     peakMb: number;
     /** Least-squares slope of RSS over the soak's second half, MB per minute. */
     slopeMbPerMinute: number;
+    /** The JS heap in use (from /metrics) at the same three moments, and its second-half slope: a leak of
+     *  JavaScript objects shows here; RSS also holds PGlite's WASM memory, which grows with its caches. */
+    heapStartMb: number;
+    heapMidMb: number;
+    heapEndMb: number;
+    heapSlopeMbPerMinute: number;
   };
 }
 
@@ -65,11 +71,12 @@ type OpKind = 'event' | 'read' | 'upload';
 const REQUEST_TIMEOUT_MS = 10_000;
 
 /**
- * The mix, spread evenly: of every 500 requests one is an image upload (a real analysis follows it), a quarter are
- * reads and the rest live events (the first upload comes early, so even a short run has one).
+ * The mix, spread evenly: of every 2,000 requests one is an image upload (a real analysis follows it: at ~350
+ * requests/s that is about half of what one analysis thread gets through beside the API), a quarter are reads and
+ * the rest live events. The first upload comes early, so even a short run has one.
  */
 function pickOp(n: number): OpKind {
-  if (n % 500 === 17) return 'upload';
+  if (n % 2_000 === 17) return 'upload';
   return n % 4 === 3 ? 'read' : 'event';
 }
 
@@ -87,6 +94,11 @@ function rssMb(pid: number): number {
   } catch {
     return 0;
   }
+}
+
+async function heapMb(url: string): Promise<number> {
+  const text = await fetch(`${url}/metrics`).then((r) => r.text(), () => '');
+  return Number(/^postura_nodejs_heap_size_used_bytes (\S+)/m.exec(text)?.[1] ?? 0) / 2 ** 20;
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -310,6 +322,7 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakResult> {
     let overloaded = 0;
     const inFlight = new Set<Promise<void>>();
     samples.push({ t: 0, mb: rssMb(pid) });
+    const heap: Array<{ t: number; mb: number }> = [{ t: 0, mb: await heapMb(server.url) }];
     let nextSample = t0 + 1000;
     while (performance.now() < end) {
       const now = performance.now();
@@ -329,6 +342,7 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakResult> {
       }
       if (now >= nextSample) {
         samples.push({ t: now - t0, mb: rssMb(pid) });
+        if (samples.length % 5 === 0) void heapMb(server.url).then((mb) => heap.push({ t: now - t0, mb }));
         nextSample += 1000;
       }
       await new Promise((resolve) => setTimeout(resolve, 5));
@@ -336,6 +350,7 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakResult> {
     await Promise.all(inFlight);
     const elapsed = (performance.now() - t0) / 1000;
     samples.push({ t: performance.now() - t0, mb: rssMb(pid) });
+    heap.push({ t: performance.now() - t0, mb: await heapMb(server.url) });
     const ops = figures(client);
     const soakErrors = Object.values(client.errors).reduce((a, b) => a + b, 0) + overloaded;
     if (overloaded > 0) client.errorSamples.push(`${overloaded} requests not sent: ${maxOutstanding} already waiting`);
@@ -381,15 +396,20 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakResult> {
     }
     const acknowledged = [...client.acknowledged.values()].reduce((a, b) => a + b, 0);
 
-    const half = samples.filter((s) => s.t >= (seconds * 1000) / 2);
-    const mid = samples[Math.floor(samples.length / 2)]!;
+    const secondHalf = (list: Array<{ t: number; mb: number }>) => list.filter((x) => x.t >= (seconds * 1000) / 2);
+    const middle = (list: Array<{ t: number; mb: number }>) => list[Math.floor(list.length / 2)]!.mb;
+    const round = (x: number) => Math.round(x * 10) / 10;
+    heap.sort((a, b) => a.t - b.t);
     const memory = {
-      startMb: Math.round(samples[0]!.mb), midMb: Math.round(mid.mb), endMb: Math.round(samples.at(-1)!.mb),
-      peakMb: Math.round(Math.max(...samples.map((s) => s.mb))),
-      slopeMbPerMinute: Math.round(slopePerMinute(half) * 10) / 10,
+      startMb: Math.round(samples[0]!.mb), midMb: Math.round(middle(samples)), endMb: Math.round(samples.at(-1)!.mb),
+      peakMb: Math.round(Math.max(...samples.map((x) => x.mb))),
+      slopeMbPerMinute: round(slopePerMinute(secondHalf(samples))),
+      heapStartMb: Math.round(heap[0]!.mb), heapMidMb: Math.round(middle(heap)), heapEndMb: Math.round(heap.at(-1)!.mb),
+      heapSlopeMbPerMinute: round(slopePerMinute(secondHalf(heap))),
     };
     log(`soak memory: RSS ${memory.startMb} → ${memory.midMb} → ${memory.endMb} MB (peak ${memory.peakMb}), `
-      + `second-half slope ${memory.slopeMbPerMinute} MB/min`);
+      + `second-half slope ${memory.slopeMbPerMinute} MB/min; JS heap ${memory.heapStartMb} → ${memory.heapMidMb} → `
+      + `${memory.heapEndMb} MB, slope ${memory.heapSlopeMbPerMinute} MB/min`);
     log(`soak drain: ${client.uploads.length} analyses, ${failed} failed, upload → done p50 ${percentile(analysisSeconds, 0.5).toFixed(1)} s, `
       + `max ${(analysisSeconds.at(-1) ?? 0).toFixed(1)} s; events acknowledged ${acknowledged}, read back ${readBack}`);
     for (const line of client.errorSamples) log(`soak error: ${line}`);
