@@ -32,8 +32,9 @@ export async function healthRoutes(fastify: FastifyInstance, deps: { checks: Rea
         await withTimeout(check(), CHECK_TIMEOUT_MS);
         return [name, 'ok'] as const;
       } catch (error) {
+        // The reason goes to the log, not to anonymous callers: a driver's message can name internal hosts.
         request.log.warn({ err: error, check: name }, 'readiness check failed');
-        return [name, `failed: ${(error as Error).message}`] as const;
+        return [name, 'failed'] as const;
       }
     }));
     const ready = results.every(([, result]) => result === 'ok');

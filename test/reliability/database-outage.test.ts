@@ -97,7 +97,7 @@ describe('the database going away under load', () => {
     const ready = await api('GET', '/api/ready');
     expect(ready.status).toBe(503);
     expect(ready.body.status).toBe('unavailable');
-    expect(ready.body.checks.database).toMatch(/^failed: /);
+    expect(ready.body.checks.database).toBe('failed');
     expect(ready.body.checks.objectStore).toBe('ok');
     expect((await api('GET', '/api/health')).status).toBe(200);
     const refusedUpload = await upload('during-outage');
