@@ -88,8 +88,8 @@ export class AuthService {
     return this.deps.tokens.issueAccessToken(userId, ttlSeconds);
   }
 
-  issueWsToken(userId: string): Promise<IssuedToken> {
-    return this.deps.tokens.issueWsToken(userId);
+  issueWsToken(userId: string, parentJti?: string): Promise<IssuedToken> {
+    return this.deps.tokens.issueWsToken(userId, parentJti);
   }
 
   /**

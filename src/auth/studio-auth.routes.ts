@@ -106,7 +106,7 @@ export async function studioAuthRoutes(fastify: FastifyInstance, deps: StudioAut
       },
     },
   }, async (request) => {
-    const issued = await auth.issueWsToken(request.auth!.user.id);
+    const issued = await auth.issueWsToken(request.auth!.user.id, request.auth!.token.jti);
     return {
       ws_token: issued.token,
       expires_in: config.wsTokenTtlSeconds,

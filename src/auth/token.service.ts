@@ -20,6 +20,8 @@ export interface VerifiedToken {
   userId: string;
   jti: string;
   expiresAt: Date;
+  /** ws tokens: the id of the access token that asked for it (logging that one out revokes this one too). */
+  parentJti?: string;
 }
 
 export interface TokenServiceDeps {
@@ -39,8 +41,9 @@ export class TokenService {
     return this.sign(userId, ACCESS_AUDIENCE, ttlSeconds);
   }
 
-  issueWsToken(userId: string): Promise<IssuedToken> {
-    return this.sign(userId, WS_AUDIENCE, this.deps.wsTokenTtlSeconds);
+  /** `parentJti`: the access token asking for it; while that one is revoked, this one is refused too. */
+  issueWsToken(userId: string, parentJti?: string): Promise<IssuedToken> {
+    return this.sign(userId, WS_AUDIENCE, this.deps.wsTokenTtlSeconds, parentJti);
   }
 
   /** Accepts a valid, unexpired, unrevoked access token. */
@@ -50,9 +53,15 @@ export class TokenService {
     return verified;
   }
 
-  /** Accepts a ws token exactly once: its id is burnt by the same statement that checks it. */
+  /**
+   * Accepts a ws token exactly once (its id is burnt by the same statement that checks it), and never after the
+   * access token that asked for it was logged out.
+   */
   async consumeWsToken(token: string): Promise<VerifiedToken> {
     const verified = await this.verify(token, WS_AUDIENCE);
+    if (verified.parentJti && await this.deps.revocations.isRevoked(verified.parentJti)) {
+      throw errors.invalidToken('Token has been revoked');
+    }
     if (!(await this.deps.revocations.burnOnce(verified.jti, verified.expiresAt))) {
       throw errors.invalidToken('WebSocket token already used');
     }
@@ -63,10 +72,10 @@ export class TokenService {
     return this.deps.revocations.revoke(token.jti, 'access', token.expiresAt);
   }
 
-  private async sign(userId: string, audience: string, ttlSeconds: number): Promise<IssuedToken> {
+  private async sign(userId: string, audience: string, ttlSeconds: number, parentJti?: string): Promise<IssuedToken> {
     const jti = randomUUID();
     const issuedAt = Math.floor(Date.now() / 1000);
-    const token = await new SignJWT({})
+    const token = await new SignJWT(parentJti ? { sid: parentJti } : {})
       .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
       .setSubject(userId)
       .setJti(jti)
@@ -82,7 +91,9 @@ export class TokenService {
     try {
       const { payload } = await jwtVerify(token, this.key, { issuer: ISSUER, audience, algorithms: ['HS256'] });
       if (!payload.sub || !payload.jti || !payload.exp) throw errors.invalidToken();
-      return { userId: payload.sub, jti: payload.jti, expiresAt: new Date(payload.exp * 1000) };
+      const verified: VerifiedToken = { userId: payload.sub, jti: payload.jti, expiresAt: new Date(payload.exp * 1000) };
+      if (typeof payload.sid === 'string') verified.parentJti = payload.sid;
+      return verified;
     } catch (error) {
       if (error instanceof joseErrors.JWTExpired) throw errors.invalidToken('Token has expired');
       if (error instanceof joseErrors.JOSEError || error instanceof TypeError) throw errors.invalidToken();

@@ -321,6 +321,18 @@ describe('ws tokens at the analysis socket', () => {
       .sign(new TextEncoder().encode(TEST_JWT_SECRET));
     expect((await connect(`?token=${expired}`).closed).code).toBe(4003);
   });
+
+  it('die with the access token that asked for them: a ws token issued before logout is refused after it', async () => {
+    const user = await newUser(t.app);
+    const { ws_token: beforeLogout } = (await t.app.inject({ url: '/auth/ws-token', headers: bearer(user.token) })).json();
+    const other = await newUser(t.app);
+    const { ws_token: otherToken } = (await t.app.inject({ url: '/auth/ws-token', headers: bearer(other.token) })).json();
+    expect((await t.app.inject({ method: 'POST', url: '/auth/logout', headers: bearer(user.token) })).statusCode).toBe(200);
+
+    expect((await connect(`?token=${beforeLogout}`).closed).code).toBe(4003);
+    // Someone else's logout changes nothing for them.
+    expect(await connect(`?token=${otherToken}`).next((m) => m.type === 'connected')).toEqual({ type: 'connected', user_id: other.id });
+  });
 });
 
 describe('errors and headers', () => {
