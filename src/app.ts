@@ -138,7 +138,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     config, database, store: deps.store, signer: deps.signer, queue: deps.queue, pubsub, auth, guards, checks,
     models: deps.models ?? DEFAULT_PUBLIC_MODELS, estimator: deps.estimator,
   });
-  await app.register(liveApi, { database, rateLimiter: deps.rateLimiter, pubsub, auth, guards });
+  await app.register(liveApi, {
+    database, rateLimiter: deps.rateLimiter, pubsub, auth, guards, anonymousWritesPerMinute: config.auth.anonymousWritesPerMinute,
+  });
 
   return app;
 }

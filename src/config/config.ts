@@ -53,6 +53,8 @@ export interface AuthConfig {
   ipAttempts: number;
   emailAttempts: number;
   attemptWindowSeconds: number;
+  /** Anonymous live writes that create rows (session starts, device metrics): per client IP per minute, each. */
+  anonymousWritesPerMinute: number;
 }
 
 export interface Config {
@@ -130,6 +132,7 @@ export function loadConfig(env: Env, overrides: DeepPartial<Config> = {}): Confi
       ipAttempts: read.integer('AUTH_IP_ATTEMPTS', 30, { min: 1 }),
       emailAttempts: read.integer('AUTH_EMAIL_ATTEMPTS', 10, { min: 1 }),
       attemptWindowSeconds: read.integer('AUTH_ATTEMPT_WINDOW_SECONDS', 900, { min: 1 }),
+      anonymousWritesPerMinute: read.integer('ANONYMOUS_WRITES_PER_MINUTE', 120, { min: 1 }),
     },
     publicUrl: read.string('PUBLIC_URL', `http://localhost:${port}`).replace(/\/+$/, ''),
     modelServers: read.mapping('MODEL_SERVER_URLS', /^wss?:\/\/\S+$/),

@@ -63,3 +63,36 @@ describe('POST /api/device_metrics/', () => {
     expect(response.json()).toMatchObject({ code: 'invalid_request', detail: expect.stringMatching(/^Invalid body/) });
   });
 });
+
+describe('anonymous writes that create rows', () => {
+  let limited: TestApp;
+  beforeAll(async () => {
+    limited = await createTestApp({ auth: { anonymousWritesPerMinute: 2 } });
+  });
+  afterAll(() => limited.close());
+
+  it('share a budget per client IP, per route; signed-in callers and other IPs are not held back', async () => {
+    const post = (url: string, payload: object, options: { token?: string; ip?: string } = {}) => limited.app.inject({
+      method: 'POST', url, payload, remoteAddress: options.ip ?? '198.51.100.7', headers: options.token ? bearer(options.token) : {},
+    });
+    const metrics = { device_id: 'kiosk', battery_level: 80, fps: 30 };
+    for (let i = 0; i < 2; i++) {
+      expect((await post('/api/sessions/start/', {})).statusCode).toBe(201);
+      expect((await post('/api/device_metrics/', metrics)).statusCode).toBe(201);
+    }
+    const sessionsBefore = await limited.database.db.selectFrom('live_sessions').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
+
+    const refused = await post('/api/sessions/start/', {});
+    expect(refused.statusCode).toBe(429);
+    expect(refused.headers['retry-after']).toMatch(/^\d+$/);
+    expect(refused.json()).toEqual({ detail: 'Too many requests, try again later', code: 'rate_limited' });
+    expect((await post('/api/device_metrics/', metrics)).statusCode).toBe(429);
+    const sessionsAfter = await limited.database.db.selectFrom('live_sessions').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
+    expect(Number(sessionsAfter.n)).toBe(Number(sessionsBefore.n));
+
+    const user = await newUser(limited.app);
+    expect((await post('/api/sessions/start/', {}, { token: user.token })).statusCode).toBe(201);
+    expect((await post('/api/device_metrics/', metrics, { token: user.token })).statusCode).toBe(201);
+    expect((await post('/api/sessions/start/', {}, { ip: '198.51.100.8' })).statusCode).toBe(201);
+  });
+});

@@ -1,5 +1,5 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, preHandlerAsyncHookHandler } from 'fastify';
 import { Type } from 'typebox';
 import type { AuthGuards } from '../http/authenticate.ts';
 import { liveErrors } from '../http/common.schemas.ts';
@@ -9,6 +9,8 @@ import { CalibrationBody, CalibrationCreated, CalibrationInput, DeviceMetricsInp
 export interface CalibrationRoutesDeps {
   devices: LiveDevicesService;
   guards: AuthGuards;
+  /** Budget of anonymous device metrics (per client IP). */
+  metricsLimit: preHandlerAsyncHookHandler;
 }
 
 const tags = ['live: devices'];
@@ -45,10 +47,10 @@ export async function calibrationRoutes(fastify: FastifyInstance, deps: Calibrat
   });
 
   app.post('/api/device_metrics/', {
-    preHandler: guards.optionalUser,
+    preHandler: [guards.optionalUser, deps.metricsLimit],
     schema: {
       tags, summary: "Record a device's battery level and frame rate", body: DeviceMetricsInput,
-      response: { 201: DeviceMetricsStored, ...liveErrors(400, 401) },
+      response: { 201: DeviceMetricsStored, ...liveErrors(400, 401, 429) },
     },
   }, async (request, reply) => {
     const { device_id, battery_level, fps } = request.body;

@@ -1,5 +1,5 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, preHandlerAsyncHookHandler } from 'fastify';
 import { Type } from 'typebox';
 import type { AuthGuards } from '../http/authenticate.ts';
 import { emptyBodyAsObject } from '../http/empty-body.ts';
@@ -14,6 +14,8 @@ import {
 export interface LiveSessionsRoutesDeps {
   sessions: LiveSessionsService;
   guards: AuthGuards;
+  /** Budget of anonymous session starts (per client IP). */
+  startLimit: preHandlerAsyncHookHandler;
 }
 
 const tags = ['live: sessions'];
@@ -33,11 +35,11 @@ export async function liveSessionsRoutes(fastify: FastifyInstance, deps: LiveSes
   });
 
   app.post('/api/sessions/start/', {
-    preHandler: guards.optionalUser,
+    preHandler: [guards.optionalUser, deps.startLimit],
     preValidation: emptyBodyAsObject,
     schema: {
       tags, summary: 'Start a live session (a token makes it yours; without one it is anonymous)',
-      body: StartSessionBody, response: { 201: SessionStarted, ...liveErrors(400, 401) },
+      body: StartSessionBody, response: { 201: SessionStarted, ...liveErrors(400, 401, 429) },
     },
   }, async (request, reply) => {
     const session = await sessions.start(request.auth?.user.id ?? null, request.body.device_id ?? null);

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { AuthService } from '../auth/auth.service.ts';
+import { anonymousPerIpLimit } from '../http/anonymous-limit.ts';
 import type { AuthGuards } from '../http/authenticate.ts';
 import type { DatabaseHandle } from '../infra/db/database.ts';
 import type { PubSub } from '../infra/pubsub/pubsub.ts';
@@ -24,6 +25,8 @@ export interface LiveApiDeps {
   auth: AuthService;
   guards: AuthGuards;
   rateLimit?: EventRateLimit;
+  /** Anonymous session starts and device metrics per client IP per minute (each route its own budget). */
+  anonymousWritesPerMinute: number;
   heartbeatMs?: number;
 }
 
@@ -46,7 +49,8 @@ export async function liveApi(app: FastifyInstance, deps: LiveApiDeps): Promise<
     devices: createLiveDevicesRepository(db), onCalibrated: (userId) => ingest.cache.forgetUser(userId),
   });
 
-  await app.register(liveSessionsRoutes, { sessions, guards: deps.guards });
-  await app.register(calibrationRoutes, { devices, guards: deps.guards });
+  const anonymousLimit = (route: string) => anonymousPerIpLimit(deps.rateLimiter, route, deps.anonymousWritesPerMinute);
+  await app.register(liveSessionsRoutes, { sessions, guards: deps.guards, startLimit: anonymousLimit('sessions-start') });
+  await app.register(calibrationRoutes, { devices, guards: deps.guards, metricsLimit: anonymousLimit('device-metrics') });
   await app.register(postureSocketRoutes, { auth: deps.auth, sessions, feed, heartbeatMs: deps.heartbeatMs });
 }
