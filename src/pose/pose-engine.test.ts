@@ -67,4 +67,13 @@ describe('PoseEngine on the COCO skier', () => {
     expect(engine.counters.searches).toBe(before.searches);
     expect(pckHits(r!.keypoints, SKIER_GT, 0.2).filter(Boolean).length).toBeGreaterThanOrEqual(14);
   });
+
+  it('answers a video search from the locator crop alone when told not to refine', async () => {
+    const img = await decodeImage(path.join(fixtures, 'coco_000000000785.jpg'));
+    const refined = await engine.estimate(img, { model: 'cx' });
+    const single = await engine.estimate(img, { model: 'cx', refine: false });
+    // One pass fewer, so not the same answer, yet still on the joints.
+    expect(single!.keypoints).not.toEqual(refined!.keypoints);
+    expect(pckHits(single!.keypoints, SKIER_GT, 0.2).filter(Boolean).length).toBeGreaterThanOrEqual(14);
+  });
 });

@@ -26,6 +26,11 @@ export interface EngineEstimateOptions {
    * Default true.
    */
   locate?: boolean;
+  /**
+   * false: a whole-image search answers from the locator's crop alone, without the second crop built from the body
+   * (video: the next frame's tracked crop is built from this answer anyway). Default true.
+   */
+  refine?: boolean;
 }
 
 /** What `estimate` answers with `locate: false` when the tracked person is lost (or there is no track). */
@@ -143,7 +148,7 @@ export class PoseEngine {
     // Refine on a crop built from the body itself, so limbs the locator's box cut off come back into view; the two
     // crops (two scales, two centres) are then averaged where they agree: a free test-time ensemble that
     // measurably lowers the angle error on the dev set (10.3° → 8.5°).
-    const next = bodyCropRoi(kps);
+    const next = opts.refine === false ? null : bodyCropRoi(kps);
     if (next) {
       const refined = await runner.runAveraged(img, next, spec.flip);
       kps = mergeFlipped(refined, kps, IDENTITY_17, next.size * CROP_AGREE_RATIO);

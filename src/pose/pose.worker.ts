@@ -59,7 +59,9 @@ port.on('message', (msg: WorkerRequest) => {
     const t0 = performance.now();
     try {
       const image = { data: new Uint8Array(msg.data), width: msg.width, height: msg.height };
-      const result = await engine.estimate(image, { model: msg.model, track: msg.track ?? null, locate: msg.locate !== false });
+      const result = await engine.estimate(image, {
+        model: msg.model, track: msg.track ?? null, locate: msg.locate !== false, refine: msg.sequence !== true,
+      });
       const ms = performance.now() - t0;
       if (result === TRACK_LOST) port!.postMessage({ type: 'lost', id: msg.id, data: msg.data, ms } satisfies WorkerResponse, [msg.data]);
       else {

@@ -303,6 +303,7 @@ export class WorkerPoolPoseEstimator implements PoseEstimator {
         data,
         track: task.search ? null : task.track,
         locate: slot.locator,
+        sequence: task.opts.sequence === true,
       };
       slot.worker.postMessage(msg, [data]);
     }

@@ -12,6 +12,8 @@ export type WorkerRequest =
       track?: Box | null;
       /** false: answer `lost` (with the pixels back) instead of searching the whole frame with the locator. */
       locate?: boolean;
+      /** A video frame: a whole-image search skips its refining second crop (see EngineEstimateOptions.refine). */
+      sequence?: boolean;
     }
   | { type: 'cancel'; id: number }
   | { type: 'stats'; id: number }
