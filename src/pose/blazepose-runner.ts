@@ -116,12 +116,15 @@ export class BlazePoseRunner {
     return kept;
   }
 
-  /** Landmarks on one aligned crop; with `flip`, averaged with the mirrored crop. */
-  async landmarksOn(img: RgbImage, roi: Roi, flip = false): Promise<BlazePoseLandmarks> {
+  /**
+   * Landmarks on one aligned crop; with `flip`, averaged with the mirrored crop where the two lie within
+   * `agreeRatio` of the crop (otherwise the surer point is kept).
+   */
+  async landmarksOn(img: RgbImage, roi: Roi, flip = false, agreeRatio = 0.05): Promise<BlazePoseLandmarks> {
     const a = await this.runLandmarks(img, roi, false);
     if (!flip) return a;
     const b = await this.runLandmarks(img, roi, true);
-    const points = mergeFlipped(a.points, b.points, FLIP_39.map((_, i) => i), roi.size * 0.05);
+    const points = mergeFlipped(a.points, b.points, FLIP_39.map((_, i) => i), roi.size * agreeRatio);
     return { points, poseScore: (a.poseScore + b.poseScore) / 2 };
   }
 

@@ -75,6 +75,11 @@ export function bodyCropRoi(kps: readonly Keypoint[], minScore = MIN_POINT_SCORE
   return { cx, cy, size: 2 * half, angle: 0 };
 }
 
+/** The same ROI with its side scaled by `k` (same centre and rotation). */
+export function scaleRoi(roi: Roi, k: number): Roi {
+  return { ...roi, size: roi.size * k };
+}
+
 /** How much a candidate stands out: its area weighted by its confidence ("largest, most confident"). */
 export function prominence(box: Box, score: number): number {
   return Math.max(0, box.width) * Math.max(0, box.height) * Math.max(0, score) ** 2;
@@ -112,5 +117,32 @@ export function mergeFlipped(
     const w = p[2] + q[2];
     if (w <= 0) return [(p[0] + q[0]) / 2, (p[1] + q[1]) / 2, 0];
     return [(p[0] * p[2] + q[0] * q[2]) / w, (p[1] * p[2] + q[1] * q[2]) / w, (p[2] + q[2]) / 2];
+  });
+}
+
+/**
+ * Test-time ensemble of several passes over the same person (other crops, other scales, mirrored crops already
+ * mapped back and swapped). Per keypoint, the candidate with the most score within `agreeDistance` of it is the
+ * anchor (the first pass wins ties), and the candidates within reach of the anchor are averaged, score-weighted.
+ * So a pass that took one limb for another is outvoted instead of pulling the point halfway between two limbs; with
+ * two passes this is `mergeFlipped`. No randomness and a fixed order: the same passes always give the same answer.
+ */
+export function mergePasses(passes: ReadonlyArray<readonly Keypoint[]>, agreeDistance = Infinity): Keypoint[] {
+  const first = passes[0];
+  if (!first) return [];
+  return first.map((_, i) => {
+    const cands = passes.map((p) => p[i]!);
+    const near = (a: Keypoint, b: Keypoint): boolean => Math.hypot(a[0] - b[0], a[1] - b[1]) <= agreeDistance;
+    let anchor = cands[0]!;
+    let best = -1;
+    for (const c of cands) {
+      const support = cands.reduce((s, d) => (near(c, d) ? s + d[2] : s), 0);
+      if (support > best) [anchor, best] = [c, support];
+    }
+    const group = cands.filter((c) => near(anchor, c));
+    const w = group.reduce((s, c) => s + c[2], 0);
+    const n = group.length;
+    if (w <= 0) return [group.reduce((s, c) => s + c[0], 0) / n, group.reduce((s, c) => s + c[1], 0) / n, 0];
+    return [group.reduce((s, c) => s + c[0] * c[2], 0) / w, group.reduce((s, c) => s + c[1] * c[2], 0) / w, w / n];
   });
 }

@@ -76,4 +76,23 @@ describe('PoseEngine on the COCO skier', () => {
     expect(single!.keypoints).not.toEqual(refined!.keypoints);
     expect(pckHits(single!.keypoints, SKIER_GT, 0.2).filter(Boolean).length).toBeGreaterThanOrEqual(14);
   });
+
+  it('takes a search method override (what npm run eval compares)', async () => {
+    const img = await decodeImage(path.join(fixtures, 'coco_000000000785.jpg'));
+    // No body crop: the locator's crop alone, which is what a video search answers from.
+    const oneCrop = await engine.estimate(img, { model: 'cx', searchMethod: { bodyScales: [] } });
+    const videoSearch = await engine.estimate(img, { model: 'cx', refine: false });
+    expect(oneCrop!.keypoints).toEqual(videoSearch!.keypoints);
+    const detectorCrop = await engine.estimate(img, { model: 'gy', searchMethod: { crop: 'detector', flip: false } });
+    expect(pckHits(detectorCrop!.keypoints, SKIER_GT, 0.2).filter(Boolean).length).toBeGreaterThanOrEqual(15);
+  });
+
+  it('gives the same photo the same keypoints every time (flip test and two crops included)', async () => {
+    const img = await decodeImage(path.join(fixtures, 'coco_000000000785.jpg'));
+    for (const model of ['cx', 'gy']) {
+      const a = await engine.estimate(img, { model });
+      const b = await engine.estimate(img, { model });
+      expect(b).toEqual(a);
+    }
+  });
 });
