@@ -9,7 +9,7 @@ import { toWholeBody } from '../pose/coco-wholebody.ts';
 import { decodeImage } from '../pose/image-decoder.ts';
 import { sniffMedia } from '../pose/media-sniff.ts';
 import type { PoseEstimator } from '../pose/pose-estimator.ts';
-import type { Keypoint } from '../pose/pose-types.ts';
+import type { Box, Keypoint, LocatedPerson } from '../pose/pose-types.ts';
 
 export type ModelServerView = 'front' | 'back' | 'left' | 'right' | 'auto';
 
@@ -66,6 +66,28 @@ function decodeBase64Image(image: string): Buffer | null {
   return buf.length > 0 ? buf : null;
 }
 
+const scaleBox = (b: Box, s: number): Box => ({ x: b.x * s, y: b.y * s, width: b.width * s, height: b.height * s });
+
+/** A `{x, y, width, height}` of finite numbers (scaled by `s`), or null for anything else. */
+function parseBox(value: unknown, s: number): Box | null {
+  if (!value || typeof value !== 'object') return null;
+  const b = value as Record<string, unknown>;
+  const nums = [b.x, b.y, b.width, b.height];
+  if (!nums.every((n) => typeof n === 'number' && Number.isFinite(n))) return null;
+  if ((b.width as number) <= 0 || (b.height as number) <= 0) return null;
+  return scaleBox(b as unknown as Box, s);
+}
+
+/** A located person `{box, keypoints?}` (17 `[x, y, score]` of finite numbers), scaled by `s`; else null. */
+function parseLocatedPerson(value: unknown, s: number): LocatedPerson | null {
+  const box = parseBox((value as { box?: unknown } | null)?.box, s);
+  if (!box) return null;
+  const kps = (value as { keypoints?: unknown }).keypoints;
+  const valid = Array.isArray(kps) && kps.length === 17
+    && kps.every((k) => Array.isArray(k) && k.length === 3 && k.every((n) => typeof n === 'number' && Number.isFinite(n)));
+  return valid ? { box, keypoints: (kps as Keypoint[]).map(([x, y, c]) => [x * s, y * s, c] as Keypoint) } : { box };
+}
+
 export async function startModelServer(opts: ModelServerOptions): Promise<ModelServer> {
   const log = opts.logger ?? noopLogger;
   const maxBytes = opts.maxMessageBytes ?? 8 * 1024 * 1024;
@@ -102,7 +124,7 @@ export async function startModelServer(opts: ModelServerOptions): Promise<ModelS
     const handle = async (raw: RawData): Promise<object> => {
       const size = Array.isArray(raw) ? raw.reduce((n, b) => n + b.length, 0) : (raw as Buffer).byteLength;
       if (size > maxBytes) return { error: MODEL_SERVER_ERRORS.tooLarge, max_bytes: maxBytes };
-      let msg: { image?: unknown; model?: unknown; view?: unknown };
+      let msg: { image?: unknown; model?: unknown; view?: unknown; people?: unknown; track?: unknown; person?: unknown; search?: unknown; full?: unknown };
       try {
         msg = JSON.parse(raw.toString()) as typeof msg;
       } catch {
@@ -122,9 +144,17 @@ export async function startModelServer(opts: ModelServerOptions): Promise<ModelS
       } catch {
         return { error: MODEL_SERVER_ERRORS.invalidImage };
       }
-      const result = await opts.estimator.estimate(img, { model });
-      if (!result) return { error: MODEL_SERVER_ERRORS.noPerson };
       const s = img.scale;
+      // Postura's own workers (MODEL_SERVER_URLS) send what the in-process pool is given, so both compute the same:
+      // `people: true` lists everybody; `track`/`person` boxes (original pixels) and `search: false` steer one pose.
+      if (msg.people === true) {
+        const people = await opts.estimator.people(img, { model });
+        return { people: people.map((p) => ({ box: scaleBox(p.box, s), score: p.score, keypoints: p.keypoints.map(([x, y, c]) => [x * s, y * s, c]) })), model };
+      }
+      const track = parseBox(msg.track, 1 / s);
+      const person = parseLocatedPerson(msg.person, 1 / s);
+      const result = await opts.estimator.estimate(img, { model, track, person, search: msg.search === false ? false : undefined });
+      if (!result) return { error: MODEL_SERVER_ERRORS.noPerson };
       const kps17 = result.keypoints.map(([x, y, c]) => [x * s, y * s, c] as Keypoint);
       const extra = result.extra
         ? Object.fromEntries(Object.entries(result.extra).map(([n, [x, y, c]]) => [n, [x * s, y * s, c] as Keypoint]))
@@ -135,6 +165,7 @@ export async function startModelServer(opts: ModelServerOptions): Promise<ModelS
         score: result.score,
         image_size: [img.originalWidth, img.originalHeight],
       };
+      if (msg.full === true) Object.assign(reply, { keypoints17: kps17, extra: extra ?? null, box: scaleBox(result.box, s) });
       if (opts.scoreKeypoints) Object.assign(reply, opts.scoreKeypoints(kps17, view));
       return reply;
     };

@@ -1,6 +1,7 @@
-// One photo or video → a stream of pose frames. Decoding runs in ffmpeg (its own process) while several frames are
-// in flight across the estimator's workers, so decoding overlaps inference; results come out in frame order,
-// mapped to original pixels and smoothed over time.
+// One photo or video → a stream of the subject's pose frames. Decoding runs in ffmpeg (its own process) while
+// frames are in flight across the estimator's workers, so decoding overlaps inference; results come out in frame
+// order, mapped to original pixels and smoothed over time. Which frames run at once never changes what they compute
+// (video-pose.ts).
 import { randomUUID } from 'node:crypto';
 import { open, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -10,7 +11,9 @@ import { sniffMedia, SNIFF_BYTES, type SniffedMedia } from './media-sniff.ts';
 import { KeypointSmoother } from './one-euro-filter.ts';
 import type { PoseEstimator } from './pose-estimator.ts';
 import type { Box, Keypoint, PoseResult } from './pose-types.ts';
-import { decodeVideoFrames, probeVideo, VideoDecodeError, type VideoInfo } from './video-decoder.ts';
+import { chooseSubject, linkPeople, summarisePeople, type PersonSummary, type SubjectChoice, type SubjectDecision } from './subject-tracks.ts';
+import { probeVideo, VideoDecodeError, type VideoInfo } from './video-decoder.ts';
+import { DEFAULT_KEYFRAME_SECONDS, DEFAULT_TRACK_LAG, keyframeInterval, locateVideoPeople, trackSubject } from './video-pose.ts';
 
 export type MediaErrorCode = 'empty' | 'unsupported' | 'corrupt' | 'not_found';
 
@@ -45,6 +48,13 @@ export interface MediaInfo {
   rotation: number;
 }
 
+export interface MediaPeople {
+  people: PersonSummary[];
+  subject: SubjectDecision;
+  /** Analysed frames between keyframes (1 for a photo). */
+  keyframe_interval: number;
+}
+
 export interface EstimateMediaOptions {
   estimator: PoseEstimator;
   model: string;
@@ -52,13 +62,25 @@ export interface EstimateMediaOptions {
   frameStep?: number;
   /** Longest edge of decoded video frames (default 720). */
   maxSide?: number;
-  /** Frames sent to the estimator before waiting for the oldest (default 4: two per worker on two cores). */
+  /** Keyframes (locator passes) in flight at once (default 4). Changes speed only, never results. */
   inFlight?: number;
+  /** Everybody is located every this many seconds of video (default 0.5; at least every analysed frame). Part of
+   *  what a result depends on. */
+  keyframeSeconds?: number;
+  /**
+   * Frame t's crop comes from frame t − trackLag's answer (default 2): the frames that may run in parallel. Part
+   * of what a result depends on, and never taken from the worker count.
+   */
+  trackLag?: number;
+  /** Who to analyse when several people are in the picture (default: the automatic rule of subject-tracks.ts). */
+  subject?: SubjectChoice;
+  /** Stop after locating the people (`--list-people`): no frame is yielded. */
+  peopleOnly?: boolean;
   /** One-Euro smoothing across video frames (default true). */
   smooth?: boolean;
-  /** Reuse the latest person box as the next crop (default true). */
-  track?: boolean;
   onInfo?: (info: MediaInfo) => void;
+  /** Everybody found, and the subject, before any frame. */
+  onPeople?: (people: MediaPeople) => void;
   onProgress?: (done: number, total: number) => void;
   signal?: AbortSignal;
   ffmpegPath?: string;
@@ -91,7 +113,7 @@ export async function sniffInput(input: string | Uint8Array): Promise<SniffedMed
   return media;
 }
 
-function scalePose(r: PoseResult, sx: number, sy: number): { keypoints: Keypoint[]; extra?: Record<string, Keypoint>; box: Box } {
+function scalePose(r: Pick<PoseResult, 'keypoints' | 'extra' | 'box'>, sx: number, sy: number): { keypoints: Keypoint[]; extra?: Record<string, Keypoint>; box: Box } {
   const map = (k: Keypoint): Keypoint => [k[0] * sx, k[1] * sy, k[2]];
   return {
     keypoints: r.keypoints.map(map),
@@ -99,6 +121,8 @@ function scalePose(r: PoseResult, sx: number, sy: number): { keypoints: Keypoint
     box: { x: r.box.x * sx, y: r.box.y * sy, width: r.box.width * sx, height: r.box.height * sy },
   };
 }
+
+const scaleBox = (b: Box, sx: number, sy: number): Box => ({ x: Math.round(b.x * sx), y: Math.round(b.y * sy), width: Math.round(b.width * sx), height: Math.round(b.height * sy) });
 
 const round = (v: number): number => Math.round(v * 100) / 100;
 const roundKps = (kps: Keypoint[]): Keypoint[] => kps.map(([x, y, s]) => [round(x), round(y), Math.round(s * 1000) / 1000]);
@@ -123,7 +147,21 @@ export async function* estimateMedia(input: string | Uint8Array, opts: EstimateM
     }
     opts.onInfo?.({ file_type: 'image', format: media.format, width: img.originalWidth, height: img.originalHeight, fps: 0,
       total_frames: 1, frame_step: 1, duration: 0, rotation: 0 });
-    const r = await opts.estimator.estimate(img, { model: opts.model, signal: opts.signal });
+    // The locator lists everybody; the subject (the most prominent, or the user's choice) is then analysed alone.
+    const located = await opts.estimator.people(img, { model: opts.model, signal: opts.signal });
+    const keyframes = [{ frame: 0, frame_index: 0, timestamp: 0, people: located }];
+    const tracks = linkPeople(keyframes);
+    const choice = opts.subject?.kind === 'point' ? { ...opts.subject, x: opts.subject.x / img.scale, y: opts.subject.y / img.scale } : opts.subject;
+    const subject = chooseSubject(tracks, keyframes, choice);
+    if (opts.subject?.kind === 'point') subject.rule = chooseSubject([], [], opts.subject).rule;
+    const people = summarisePeople(tracks, keyframes).map((p) => ({ ...p, mean_box: scaleBox(p.mean_box, img.scale, img.scale) }));
+    opts.onPeople?.({ people, subject, keyframe_interval: 1 });
+    if (opts.peopleOnly) return;
+    const person = tracks.find((t) => t.id === subject.id)?.seen.get(0);
+    // Nobody located: the engine still tries the whole image (the locator can miss a lone, cropped body). A chosen
+    // person who is not there gives no pose at all, never someone else's.
+    const chosenMissing = opts.subject !== undefined && opts.subject.kind !== 'auto' && !person;
+    const r = chosenMissing ? null : await opts.estimator.estimate(img, { model: opts.model, signal: opts.signal, person: person ? { box: person.box, keypoints: person.keypoints } : null });
     opts.onProgress?.(1, 1);
     yield toFrame(0, 0, r ? scalePose(r, img.scale, img.scale) : null, r?.score ?? 0);
     return;
@@ -153,56 +191,29 @@ async function* estimateVideo(file: string, media: SniffedMedia, opts: EstimateM
     throw err;
   }
   const total = Math.max(1, Math.ceil(info.frameCount / step));
+  const interval = keyframeInterval(opts.keyframeSeconds ?? DEFAULT_KEYFRAME_SECONDS, info.fps, step);
+  const keyframes = Math.ceil(total / interval);
   opts.onInfo?.({ file_type: 'video', format: media.format, width: info.width, height: info.height, fps: info.fps,
     total_frames: info.frameCount, frame_step: step, duration: info.duration, rotation: info.rotation });
-  const smoother = opts.smooth === false ? null : new KeypointSmoother();
-  const maxInFlight = Math.max(1, opts.inFlight ?? 4);
-  // Latest person box in decoded pixels. With several frames in flight it lags a few frames behind; the crop's
-  // margin absorbs that, and the engine searches the whole frame again when the person is lost.
-  let trackBox: Box | null = null;
-  // A whole-frame search (locator + two crops) costs ~3 tracked frames. While nobody is tracked, the frames after a
-  // search wait for its box instead of all searching in parallel; after a search that found nobody they no longer
-  // wait (a video without a person still uses every worker).
-  let searchFailed = false;
-  const tracking = opts.track !== false;
-  // The newest answered frame (answers arrive out of order across workers): a frame that waits for a free worker
-  // takes its box when it is sent, one or two frames fresher than `trackBox`.
-  let newest: { index: number; box: Box | null } = { index: -1, box: null };
-  const pending: Array<{ index: number; timestamp: number; sx: number; sy: number; search: boolean; result: Promise<PoseResult | null> }> = [];
+  // Progress counts keyframes and frames: a keyframe (locator) costs about as much as a frame.
   let done = 0;
-  const finish = async function* (): AsyncGenerator<PoseFrame> {
-    const p = pending.shift()!;
-    const r = await p.result;
-    if (tracking) trackBox = r ? r.box : null;
-    if (p.search) searchFailed = !r;
-    let pose = r ? scalePose(r, p.sx, p.sy) : null;
-    if (pose && smoother) pose = { ...pose, keypoints: smoother.smooth(pose.keypoints, p.timestamp, pose.box.height) };
-    if (!pose) smoother?.reset();
-    done++;
-    opts.onProgress?.(done, Math.max(total, done));
-    yield toFrame(p.index, p.timestamp, pose, r?.score ?? 0);
-  };
+  const all = opts.peopleOnly ? keyframes : total + keyframes;
+  const progress = (): void => opts.onProgress?.(++done, Math.max(all, done));
+  const common = { estimator: opts.estimator, model: opts.model, frameStep: step, maxSide: opts.maxSide, signal: opts.signal, ffmpegPath: opts.ffmpegPath };
   try {
-    const estimator = opts.estimator;
-    const frames = decodeVideoFrames(file, { frameStep: step, maxSide: opts.maxSide, ffmpegPath: opts.ffmpegPath, signal: opts.signal, info,
-      // Frame buffers the workers handed back are refilled (a fixed set cycles instead of one new buffer per frame).
-      allocate: (n) => estimator.pixelBuffer?.(n) ?? new Uint8Array(n) });
-    for await (const f of frames) {
-      if (tracking && !trackBox && !searchFailed) while (pending.some((p) => p.search)) yield* finish();
-      const track = tracking ? trackBox : null;
-      const sentAfter = newest.index;
-      const result = opts.estimator.estimate(f.image, {
-        model: opts.model, signal: opts.signal, track, sequence: true,
-        latestTrack: tracking ? () => (newest.index > sentAfter ? newest.box : track) : undefined,
-      });
-      const index = f.index;
-      result.then((r) => {
-        if (index > newest.index) newest = { index, box: r ? r.box : null };
-      }, () => undefined);
-      pending.push({ index: f.index, timestamp: f.timestamp, sx: f.scaleX, sy: f.scaleY, search: !track, result });
-      while (pending.length >= maxInFlight) yield* finish();
+    const scene = await locateVideoPeople(file, info, { ...common, keyframeInterval: interval, inFlight: Math.max(1, opts.inFlight ?? 4),
+      subject: opts.subject, onKeyframe: progress });
+    opts.onPeople?.({ people: scene.people, subject: scene.subject, keyframe_interval: interval });
+    if (opts.peopleOnly) return;
+    const smoother = opts.smooth === false ? null : new KeypointSmoother();
+    for await (const f of trackSubject(file, info, scene, { ...common, trackLag: opts.trackLag ?? DEFAULT_TRACK_LAG })) {
+      let pose = f.pose ? scalePose(f.pose, f.scaleX, f.scaleY) : null;
+      // A gap restarts the filter: smoothing never carries one stretch of the subject into the next.
+      if (pose && smoother) pose = { ...pose, keypoints: smoother.smooth(pose.keypoints, f.timestamp, pose.box.height) };
+      if (!pose) smoother?.reset();
+      progress();
+      yield toFrame(f.frame_index, f.timestamp, pose, f.pose?.score ?? 0);
     }
-    while (pending.length > 0) yield* finish();
   } catch (err) {
     if (err instanceof VideoDecodeError) throw new MediaError('corrupt', `invalid or corrupt video: ${err.message}`);
     throw err;

@@ -2,7 +2,7 @@
 // original-image pixels.
 import type { GraphModel } from '@tensorflow/tfjs-converter';
 import { fullImageRoi, roiToImage, sampleRoi, type Roi } from './image-ops.ts';
-import { COCO_FLIP_INDEX, type Box, type Keypoint, type RgbImage } from './pose-types.ts';
+import { COCO_FLIP_INDEX, type Keypoint, type PersonCandidate, type RgbImage } from './pose-types.ts';
 import { mergeFlipped } from './person-geometry.ts';
 import { loadGraphModelFromFiles, tf } from './tf-runtime.ts';
 
@@ -51,11 +51,7 @@ export class MoveNetRunner {
   }
 }
 
-export interface PersonCandidate {
-  box: Box;
-  score: number;
-  keypoints: Keypoint[];
-}
+export type { PersonCandidate };
 
 /** MoveNet MultiPose used as a person locator: up to 6 people with boxes and rough keypoints. */
 export class MultiPoseRunner {

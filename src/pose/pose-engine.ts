@@ -1,19 +1,11 @@
 // The in-thread pose engine: holds the loaded models of one thread and turns one RGB image into the pose of its
 // most prominent person. Worker threads each own one engine; nothing here touches the event loop of the app.
 import { BlazePoseRunner, BLAZEPOSE_NAMES, BLAZEPOSE_TO_COCO, type BlazePoseLandmarks } from './blazepose-runner.ts';
-import { fullImageRoi, type Roi } from './image-ops.ts';
-import { getModelSpec, type ModelSpec } from './model-registry.ts';
+import { getModelSpec, type ModelSpec, type SearchMethod } from './model-registry.ts';
 import { MoveNetRunner, MultiPoseRunner, type PersonCandidate } from './movenet-runner.ts';
-import {
-  bodyCropRoi,
-  boxFromKeypoints,
-  meanScore,
-  mergeFlipped,
-  padBox,
-  prominence,
-  squareRoiFromBox,
-} from './person-geometry.ts';
-import type { Box, Keypoint, PoseResult, RgbImage } from './pose-types.ts';
+import { boxFromKeypoints, meanScore, padBox, prominence, squareRoiFromBox } from './person-geometry.ts';
+import { searchBlazePose, searchMoveNet } from './pose-search.ts';
+import type { Box, Keypoint, LocatedPerson, PoseResult, RgbImage } from './pose-types.ts';
 
 export interface EngineEstimateOptions {
   model: string;
@@ -31,6 +23,16 @@ export interface EngineEstimateOptions {
    * (video: the next frame's tracked crop is built from this answer anyway). Default true.
    */
   refine?: boolean;
+  /**
+   * Overrides of the model's shipped whole-image search (crops, flip test, merging; see `SearchMethod`). For
+   * `npm run eval`, which compares candidates; callers leave it out.
+   */
+  searchMethod?: Partial<SearchMethod>;
+  /**
+   * The person to analyse, already located (chosen among everybody `detectPeople` found): the search starts from
+   * this box instead of the locator's most prominent person, so a photo's chosen subject is the one analysed.
+   */
+  person?: LocatedPerson | null;
 }
 
 /** What `estimate` answers with `locate: false` when the tracked person is lost (or there is no track). */
@@ -43,10 +45,6 @@ const MIN_TRACK_SCORE = 0.3;
 /** Crop scale around the last box for tracking, and for the one wider retry before a whole-image search. */
 const TRACK_CROP_SCALE = 1.35;
 const RESCUE_CROP_SCALE = 2.2;
-
-/** Two crops' points further apart than this share of the crop are not averaged (the refined one wins ties). */
-const CROP_AGREE_RATIO = 0.08;
-const IDENTITY_17 = Array.from({ length: 17 }, (_, i) => i);
 
 /** Confidence of a tracked pose: mean of its 10 surest points (a side view hides half the body). */
 function trackScore(kps: readonly Keypoint[]): number {
@@ -108,9 +106,14 @@ export class PoseEngine {
     return [...this.movenet.keys(), ...[...this.blazepose.keys()].flatMap((f) => ['blazepose-detector', f]), ...(this.multipose ? ['movenet-multipose'] : [])];
   }
 
+  /** Everybody MoveNet MultiPose finds in the image (boxes and rough keypoints), in the model's order. */
+  async detectPeople(img: RgbImage): Promise<PersonCandidate[]> {
+    return (await this.multiPoseRunner()).detect(img);
+  }
+
   /** The most prominent person's candidate box from MoveNet MultiPose, or null. */
   private async locate(img: RgbImage): Promise<PersonCandidate | null> {
-    const people = await (await this.multiPoseRunner()).detect(img);
+    const people = await this.detectPeople(img);
     let best: PersonCandidate | null = null;
     for (const p of people) if (!best || prominence(p.box, p.score) > prominence(best.box, best.score)) best = p;
     return best;
@@ -140,19 +143,13 @@ export class PoseEngine {
     }
     if (opts.locate === false) return TRACK_LOST;
     this.counters.searches++;
-    const person = await this.locate(img);
+    const person = opts.person ?? await this.locate(img);
     throwIfAborted(opts.signal);
-    const first: Roi = person ? squareRoiFromBox(person.box, 1.3) : fullImageRoi(img);
-    let kps = await runner.runAveraged(img, first, spec.flip);
-    throwIfAborted(opts.signal);
-    // Refine on a crop built from the body itself, so limbs the locator's box cut off come back into view; the two
-    // crops (two scales, two centres) are then averaged where they agree: a free test-time ensemble that
-    // measurably lowers the angle error on the dev set (10.3° → 8.5°).
-    const next = opts.refine === false ? null : bodyCropRoi(kps);
-    if (next) {
-      const refined = await runner.runAveraged(img, next, spec.flip);
-      kps = mergeFlipped(refined, kps, IDENTITY_17, next.size * CROP_AGREE_RATIO);
-    }
+    // A video frame's search (refine: false) answers from one pass on the locator's crop, at a tracked frame's cost.
+    const search: SearchMethod = opts.refine === false
+      ? { ...spec.search, ...opts.searchMethod, bodyScales: [], flip: spec.flip }
+      : { ...spec.search, ...opts.searchMethod };
+    const kps = await searchMoveNet(runner, img, person, search, () => throwIfAborted(opts.signal));
     if (!person && meanScore(kps) < MIN_PERSON_SCORE) return null;
     if (meanScore(kps) < MIN_PERSON_SCORE / 2) return null;
     return this.toResult(kps, spec.name);
@@ -168,39 +165,12 @@ export class PoseEngine {
     }
     if (opts.locate === false) return TRACK_LOST;
     this.counters.searches++;
-    let roi = await this.locateForBlazePose(img, runner);
+    const person = opts.person ?? await this.locate(img);
     throwIfAborted(opts.signal);
-    if (!roi) return null;
-    let lm = await runner.landmarksOn(img, roi, spec.flip);
-    throwIfAborted(opts.signal);
-    // Second pass on the crop the landmarks themselves define (MediaPipe's tracking crop): centred and rotated better.
-    if (lm.poseScore >= 0.5) {
-      roi = BlazePoseRunner.roiFromLandmarks(lm);
-      const again = await runner.landmarksOn(img, roi, spec.flip);
-      if (again.poseScore >= lm.poseScore * 0.9) lm = again;
-    }
-    if (lm.poseScore < 0.5) return null;
-    return this.blazeResult(lm, spec.name);
-  }
-
-  /**
-   * The same person MoveNet would pick (the most prominent by MultiPose), aligned by the BlazePose detector when it
-   * finds that person; otherwise an upright crop around the MultiPose box.
-   */
-  private async locateForBlazePose(img: RgbImage, runner: BlazePoseRunner): Promise<Roi | null> {
-    const [person, detections] = [await this.locate(img), await runner.detect(img)];
-    if (!person) {
-      let best = detections[0];
-      for (const d of detections) if (prominence(d.box, d.score) > prominence(best!.box, best!.score)) best = d;
-      return best?.roi ?? null;
-    }
-    const b = person.box;
-    const inside = detections.filter(
-      (d) => d.roi.cx >= b.x && d.roi.cx <= b.x + b.width && d.roi.cy >= b.y && d.roi.cy <= b.y + b.height,
-    );
-    inside.sort((x, y) => y.score - x.score);
-    if (inside[0]) return inside[0].roi;
-    return bodyCropRoi(person.keypoints) ?? squareRoiFromBox(person.box, 1.3);
+    // A video frame's search (refine: false) leaves out the flip test, as tracked frames do.
+    const search: SearchMethod = { ...spec.search, ...opts.searchMethod, ...(opts.refine === false ? { flip: spec.flip } : {}) };
+    const lm = await searchBlazePose(runner, img, person, search, () => throwIfAborted(opts.signal));
+    return lm ? this.blazeResult(lm, spec.name) : null;
   }
 
   private blazeResult(lm: BlazePoseLandmarks, model: string): PoseResult | null {

@@ -2,23 +2,33 @@
 // (worker-pool.ts), the remote model-server client (remote-pose-estimator.ts), the in-thread engine (below, for
 // scripts and benchmarks) and an in-memory fake for unit tests.
 import type { PoseEngine } from './pose-engine.ts';
-import type { Box, Keypoint, PoseResult, RgbImage } from './pose-types.ts';
+import type { Box, Keypoint, LocatedPerson, PersonCandidate, PoseResult, RgbImage } from './pose-types.ts';
 
 export interface EstimateOptions {
   model: string;
   signal?: AbortSignal;
-  /** Previous frame's person box (video): used as this frame's crop. */
+  /** The subject's box from a fixed earlier frame (video): used as this frame's crop. */
   track?: Box | null;
+  /** A person already located and chosen (see `people`): analysed instead of the most prominent one. */
+  person?: LocatedPerson | null;
   /**
-   * The newest person box known at the moment the frame actually goes to a thread, when that is later than the call
-   * (frames wait for a free thread): replaces `track`, whose box is older by the frames in flight. null: search.
+   * false: when the tracked crop loses the person, answer null instead of searching the whole image. Video frames
+   * use it: the subject is found at keyframes, and a frame it is not in is a gap, never whoever a search finds.
    */
-  latestTrack?: () => Box | null;
+  search?: boolean;
   /**
    * Frame of a video (one of many in a row). An estimator that keeps the person locator in only some of its threads
    * (the worker pool) then makes a whole-image search wait for a thread that already holds it instead of loading
    * another locator (~90 MB per thread): a video's occasional re-searches are not worth a second copy.
    */
+  sequence?: boolean;
+}
+
+export interface PeopleOptions {
+  /** The landmark model the people are located for (estimators that route by model send it the same way). */
+  model: string;
+  signal?: AbortSignal;
+  /** Keyframes of a video: see `EstimateOptions.sequence` (they wait for a thread that holds the locator). */
   sequence?: boolean;
 }
 
@@ -28,6 +38,11 @@ export interface PoseEstimator {
    * (transfer) `image.data`: callers must not reuse the pixel buffer after the call.
    */
   estimate(image: RgbImage, opts: EstimateOptions): Promise<PoseResult | null>;
+  /**
+   * Everybody the person locator finds in the image, in a fixed order (the model's). Same transfer rule as
+   * `estimate`. Keyframes of a video and the choice of a photo's subject are built on it.
+   */
+  people(image: RgbImage, opts: PeopleOptions): Promise<PersonCandidate[]>;
   /** Public model names this estimator serves. */
   models(): string[];
   /**
@@ -66,6 +81,11 @@ export class InThreadPoseEstimator implements PoseEstimator {
     return (await this.getEngine()).estimate(image, opts);
   }
 
+  async people(image: RgbImage, opts: PeopleOptions): Promise<PersonCandidate[]> {
+    assertServedModel(this, opts.model);
+    return (await this.getEngine()).detectPeople(image);
+  }
+
   async preload(): Promise<void> {
     await (await this.getEngine()).preload(this.names);
   }
@@ -84,7 +104,7 @@ export class InThreadPoseEstimator implements PoseEstimator {
  * (return null for "no person").
  */
 export class FakePoseEstimator implements PoseEstimator {
-  readonly calls: Array<{ width: number; height: number; model: string; track: Box | null }> = [];
+  readonly calls: Array<{ width: number; height: number; model: string; track: Box | null; person: Box | null }> = [];
 
   constructor(
     private readonly names: string[] = ['cx', 'gy'],
@@ -94,9 +114,16 @@ export class FakePoseEstimator implements PoseEstimator {
   async estimate(image: RgbImage, opts: EstimateOptions): Promise<PoseResult | null> {
     assertServedModel(this, opts.model);
     if (opts.signal?.aborted) throw new Error('aborted');
-    this.calls.push({ width: image.width, height: image.height, model: opts.model, track: opts.track ?? null });
+    this.calls.push({ width: image.width, height: image.height, model: opts.model, track: opts.track ?? null, person: opts.person?.box ?? null });
     if (this.respond) return this.respond(image, opts);
     return fakeStandingPose(image.width, image.height, opts.model);
+  }
+
+  /** The person `estimate` would answer (the fake has at most one), as the locator would list it. */
+  async people(image: RgbImage, opts: PeopleOptions): Promise<PersonCandidate[]> {
+    assertServedModel(this, opts.model);
+    const r = this.respond ? await this.respond(image, { model: opts.model }) : fakeStandingPose(image.width, image.height, opts.model);
+    return r ? [{ box: r.box, score: r.score, keypoints: r.keypoints }] : [];
   }
 
   models(): string[] {

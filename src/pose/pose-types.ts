@@ -30,6 +30,19 @@ export interface PoseResult {
   model: string;
 }
 
+/** A person already located: the box, and the locator's rough keypoints when known (crops are built from them). */
+export interface LocatedPerson {
+  box: Box;
+  keypoints?: Keypoint[];
+}
+
+/** One person found by the locator (MoveNet MultiPose): a box, a confidence and rough keypoints. */
+export interface PersonCandidate {
+  box: Box;
+  score: number;
+  keypoints: Keypoint[];
+}
+
 // One list of COCO-17 names for the whole code base: the posture core's.
 export { KEYPOINT_NAMES as COCO_KEYPOINT_NAMES } from '../posture/keypoints.ts';
 import type { KeypointName } from '../posture/keypoints.ts';

@@ -59,9 +59,20 @@ port.on('message', (msg: WorkerRequest) => {
     const t0 = performance.now();
     try {
       const image = { data: new Uint8Array(msg.data), width: msg.width, height: msg.height };
-      const result = await engine.estimate(image, {
-        model: msg.model, track: msg.track ?? null, locate: msg.locate !== false, refine: msg.sequence !== true,
+      if (msg.type === 'people') {
+        const people = await engine.detectPeople(image);
+        releasePyramid();
+        port!.postMessage({ type: 'people', id: msg.id, people, ms: performance.now() - t0, data: msg.data } satisfies WorkerResponse, [msg.data]);
+        return;
+      }
+      // search: false (a video frame tracked from a fixed earlier answer): a lost crop is a gap, never a search,
+      // so what a frame computes never depends on which thread holds the locator.
+      const noSearch = msg.search === false;
+      const answer = await engine.estimate(image, {
+        model: msg.model, track: msg.track ?? null, person: msg.person ?? null, locate: noSearch ? false : msg.locate !== false,
+        refine: msg.sequence !== true,
       });
+      const result = noSearch && answer === TRACK_LOST ? null : answer;
       const ms = performance.now() - t0;
       if (result === TRACK_LOST) port!.postMessage({ type: 'lost', id: msg.id, data: msg.data, ms } satisfies WorkerResponse, [msg.data]);
       else {

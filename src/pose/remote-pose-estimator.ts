@@ -4,8 +4,8 @@
 import type SharpType from 'sharp';
 import WebSocket from 'ws';
 import { boxFromKeypoints, padBox } from './person-geometry.ts';
-import { assertServedModel, type EstimateOptions, type PoseEstimator } from './pose-estimator.ts';
-import type { Keypoint, PoseResult, RgbImage } from './pose-types.ts';
+import { assertServedModel, type EstimateOptions, type PeopleOptions, type PoseEstimator } from './pose-estimator.ts';
+import type { Box, Keypoint, PersonCandidate, PoseResult, RgbImage } from './pose-types.ts';
 
 export interface RemotePoseEstimatorOptions {
   /** ws://host:port of a model server. */
@@ -74,11 +74,38 @@ export class RemotePoseEstimator implements PoseEstimator {
 
   async estimate(image: RgbImage, opts: EstimateOptions): Promise<PoseResult | null> {
     assertServedModel(this, opts.model);
+    const reply = await this.request(image, opts, {
+      full: true, track: opts.track ?? undefined, person: opts.person ?? undefined, search: opts.search === false ? false : undefined,
+    });
+    if (reply.error === 'No person detected') return null;
+    if (typeof reply.error === 'string') throw new RemotePoseError(reply.error);
+    // The server's own box and points (a full reply): the same numbers the in-process pool would give.
+    const keypoints = (Array.isArray(reply.keypoints17) ? reply.keypoints17 : (reply.keypoints as Keypoint[]).slice(0, 17)) as Keypoint[];
+    const box = isBox(reply.box) ? reply.box : (() => {
+      const tight = boxFromKeypoints(keypoints) ?? boxFromKeypoints(keypoints, 0);
+      return tight ? padBox(tight, 0.05) : null;
+    })();
+    if (!box) return null;
+    const result: PoseResult = { keypoints, box, score: Number(reply.score ?? 0), model: opts.model };
+    if (reply.extra && typeof reply.extra === 'object') result.extra = reply.extra as Record<string, Keypoint>;
+    return result;
+  }
+
+  async people(image: RgbImage, opts: PeopleOptions): Promise<PersonCandidate[]> {
+    assertServedModel(this, opts.model);
+    const reply = await this.request(image, opts, { people: true });
+    if (typeof reply.error === 'string') throw new RemotePoseError(reply.error);
+    if (!Array.isArray(reply.people)) throw new RemotePoseError('model server does not list people (an older version?)');
+    return reply.people as PersonCandidate[];
+  }
+
+  /** One frame (as lossless PNG) and the extra fields → the server's reply, one request at a time. */
+  private async request(image: RgbImage, opts: { model: string; signal?: AbortSignal }, fields: Record<string, unknown>): Promise<Record<string, unknown>> {
     const sharp = (await import('sharp')).default as typeof SharpType;
     const png = await sharp(Buffer.from(image.data.buffer, image.data.byteOffset, image.data.byteLength), {
       raw: { width: image.width, height: image.height, channels: 3 },
     }).png({ compressionLevel: 1 }).toBuffer();
-    const run = async (): Promise<PoseResult | null> => {
+    const run = async (): Promise<Record<string, unknown>> => {
       if (opts.signal?.aborted) throw new Error('aborted');
       const ws = await this.connect();
       const reply = await new Promise<Record<string, unknown>>((resolve, reject) => {
@@ -87,14 +114,9 @@ export class RemotePoseEstimator implements PoseEstimator {
           resolve: (m) => (clearTimeout(timer), resolve(m)),
           reject: (e) => (clearTimeout(timer), reject(e)),
         });
-        ws.send(JSON.stringify({ image: png.toString('base64'), model: opts.model }));
+        ws.send(JSON.stringify({ image: png.toString('base64'), model: opts.model, ...fields }));
       });
-      if (reply.error === 'No person detected') return null;
-      if (typeof reply.error === 'string') throw new RemotePoseError(reply.error);
-      const keypoints = (reply.keypoints as Keypoint[]).slice(0, 17);
-      const tight = boxFromKeypoints(keypoints) ?? boxFromKeypoints(keypoints, 0);
-      if (!tight) return null;
-      return { keypoints, box: padBox(tight, 0.05), score: Number(reply.score ?? 0), model: opts.model };
+      return reply;
     };
     const result = this.turn.then(run, run);
     this.turn = result.catch(() => undefined);
@@ -106,6 +128,11 @@ export class RemotePoseEstimator implements PoseEstimator {
     this.socket = undefined;
     if (s) (await s.catch(() => null))?.close();
   }
+}
+
+function isBox(v: unknown): v is Box {
+  const b = v as Box | null;
+  return !!b && typeof b === 'object' && [b.x, b.y, b.width, b.height].every((n) => typeof n === 'number');
 }
 
 function parseReply(text: string): Record<string, unknown> | null {

@@ -8,8 +8,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker, type ResourceLimits } from 'node:worker_threads';
-import { assertServedModel, type EstimateOptions, type PoseEstimator } from './pose-estimator.ts';
-import type { Box, PoseResult, RgbImage } from './pose-types.ts';
+import { assertServedModel, type EstimateOptions, type PeopleOptions, type PoseEstimator } from './pose-estimator.ts';
+import type { Box, PersonCandidate, PoseResult, RgbImage } from './pose-types.ts';
 import type { WorkerRequest, WorkerResponse, WorkerStats } from './worker-protocol.ts';
 
 export interface WorkerPoolOptions {
@@ -31,15 +31,17 @@ export interface WorkerPoolOptions {
 
 interface Task {
   id: number;
-  /** Needs a whole-image search (no track, or the track was lost). */
+  /** `people`: list everybody (the locator); `estimate`: one person's pose. */
+  kind: 'estimate' | 'people';
+  /** Needs the person locator (a people request, or a whole-image search: no track, no person, or the track was lost). */
   search: boolean;
-  /** The crop's box, settled when the task is sent (from `opts.latestTrack` where given). */
+  /** The crop's box (video). */
   track: Box | null;
   /** Handed back by a worker without the locator: goes to the locator worker as it is. */
   lost?: boolean;
   image: RgbImage;
   opts: EstimateOptions;
-  resolve: (r: PoseResult | null) => void;
+  resolve: (r: PoseResult | PersonCandidate[] | null) => void;
   reject: (e: Error) => void;
   slot?: Slot;
 }
@@ -149,7 +151,7 @@ export class WorkerPoolPoseEstimator implements PoseEstimator {
       slot.stats.delete(msg.id);
       return;
     }
-    if (msg.type !== 'result' && msg.type !== 'error' && msg.type !== 'lost') return;
+    if (msg.type !== 'result' && msg.type !== 'error' && msg.type !== 'lost' && msg.type !== 'people') return;
     const task = slot.inFlight.get(msg.id);
     slot.inFlight.delete(msg.id);
     if (task && msg.type === 'lost') {
@@ -163,10 +165,10 @@ export class WorkerPoolPoseEstimator implements PoseEstimator {
       this.queue.unshift(task);
     } else if (task) {
       if (msg.type === 'error') task.reject(new Error(msg.message));
-      else if (msg.type === 'result') {
+      else if (msg.type === 'result' || msg.type === 'people') {
         if (msg.ms) this.inferenceMs += msg.ms;
         if (msg.data && task.opts.sequence) this.keepSpare(msg.data);
-        task.resolve(msg.result);
+        task.resolve(msg.type === 'people' ? msg.people : msg.result);
       }
     }
     // Idle: nothing is decoding for this pool right now, so spare frame buffers are not kept.
@@ -214,12 +216,22 @@ export class WorkerPoolPoseEstimator implements PoseEstimator {
   }
 
   estimate(image: RgbImage, opts: EstimateOptions): Promise<PoseResult | null> {
+    const track = opts.track ?? null;
+    const search = !track && !opts.person && opts.search !== false;
+    return this.submit<PoseResult | null>('estimate', search, track, image, opts);
+  }
+
+  people(image: RgbImage, opts: PeopleOptions): Promise<PersonCandidate[]> {
+    return this.submit<PersonCandidate[]>('people', true, null, image, opts);
+  }
+
+  private submit<T>(kind: Task['kind'], search: boolean, track: Box | null, image: RgbImage, opts: EstimateOptions): Promise<T> {
     if (this.closed) return Promise.reject(new PoolClosedError('pose worker pool is closed'));
     assertServedModel(this, opts.model);
     if (opts.signal?.aborted) return Promise.reject(abortError(opts.signal));
-    return new Promise<PoseResult | null>((resolve, reject) => {
-      const track = opts.track ?? null;
-      const task: Task = { id: this.nextId++, search: !track, track, image, opts, resolve, reject };
+    return new Promise<T>((resolveT, reject) => {
+      const resolve = resolveT as (r: PoseResult | PersonCandidate[] | null) => void;
+      const task: Task = { id: this.nextId++, kind, search, track, image, opts, resolve, reject };
       if (opts.signal) {
         const signal = opts.signal;
         const onAbort = (): void => {
@@ -247,11 +259,8 @@ export class WorkerPoolPoseEstimator implements PoseEstimator {
   private pick(task: Task): Slot | undefined {
     let best: Slot | undefined;
     let bestLocator: Slot | undefined;
-    // A video frame waits for an idle worker: queued here, it still takes the newest box when it is sent (queued in
-    // a busy worker, its box would be one frame older, and stale boxes lose the person).
-    const limit = task.opts.sequence ? 1 : this.perWorker;
     for (const s of this.slots) {
-      if (s.inFlight.size >= limit) continue;
+      if (s.inFlight.size >= this.perWorker) continue;
       if (!best || s.inFlight.size < best.inFlight.size) best = s;
       if (s.locator && (!bestLocator || s.inFlight.size < bestLocator.inFlight.size)) bestLocator = s;
     }
@@ -273,15 +282,6 @@ export class WorkerPoolPoseEstimator implements PoseEstimator {
   private pump(): void {
     for (let i = 0; i < this.queue.length; ) {
       const task = this.queue[i]!;
-      if (task.opts.latestTrack && !task.lost) {
-        // Its box is chosen when a worker is free to take it, not before.
-        if (!this.slots.some((s) => s.inFlight.size === 0)) {
-          i++;
-          continue;
-        }
-        task.track = task.opts.latestTrack();
-        task.search = !task.track;
-      }
       const slot = this.pick(task);
       if (!slot) {
         // A waiting search must not hold up tracked frames behind it.
@@ -294,17 +294,21 @@ export class WorkerPoolPoseEstimator implements PoseEstimator {
       task.slot = slot;
       slot.inFlight.set(task.id, task);
       const data = transferable(task.image.data);
-      const msg: WorkerRequest = {
-        type: 'estimate',
-        id: task.id,
-        model: task.opts.model,
-        width: task.image.width,
-        height: task.image.height,
-        data,
-        track: task.search ? null : task.track,
-        locate: slot.locator,
-        sequence: task.opts.sequence === true,
-      };
+      const msg: WorkerRequest = task.kind === 'people'
+        ? { type: 'people', id: task.id, width: task.image.width, height: task.image.height, data }
+        : {
+            type: 'estimate',
+            id: task.id,
+            model: task.opts.model,
+            width: task.image.width,
+            height: task.image.height,
+            data,
+            track: task.lost ? null : task.track,
+            person: task.opts.person ?? null,
+            search: task.opts.search,
+            locate: slot.locator,
+            sequence: task.opts.sequence === true,
+          };
       slot.worker.postMessage(msg, [data]);
     }
   }

@@ -1,5 +1,5 @@
 // Messages between the worker pool and pose.worker.ts.
-import type { Box, PoseResult } from './pose-types.ts';
+import type { Box, LocatedPerson, PersonCandidate, PoseResult } from './pose-types.ts';
 
 export type WorkerRequest =
   | {
@@ -10,11 +10,17 @@ export type WorkerRequest =
       height: number;
       data: ArrayBuffer;
       track?: Box | null;
+      /** A person already located: search from this box instead of the locator's choice. */
+      person?: LocatedPerson | null;
+      /** false: a tracked crop that loses the person answers null (a gap) instead of searching the whole frame. */
+      search?: boolean;
       /** false: answer `lost` (with the pixels back) instead of searching the whole frame with the locator. */
       locate?: boolean;
       /** A video frame: a whole-image search skips its refining second crop (see EngineEstimateOptions.refine). */
       sequence?: boolean;
     }
+  /** Everybody in the frame (the person locator), for keyframes and for choosing a photo's subject. */
+  | { type: 'people'; id: number; width: number; height: number; data: ArrayBuffer }
   | { type: 'cancel'; id: number }
   | { type: 'stats'; id: number }
   | { type: 'close' };
@@ -24,6 +30,7 @@ export type WorkerResponse =
   | { type: 'fatal'; message: string }
   /** `data`: the request's pixels handed back (transferred) for reuse by the next frame. */
   | { type: 'result'; id: number; result: PoseResult | null; ms?: number; cancelled?: boolean; data?: ArrayBuffer }
+  | { type: 'people'; id: number; people: PersonCandidate[]; ms?: number; data?: ArrayBuffer }
   | { type: 'error'; id: number; message: string }
   /** The tracked person was lost and this worker may not search: the pixels come back (transferred) for a retry. */
   | { type: 'lost'; id: number; data: ArrayBuffer; ms?: number }

@@ -28,6 +28,7 @@ beforeAll(async () => {
   const estimator: PoseEstimator = {
     models: () => ['cx', 'gy'],
     estimate: (image, opts) => remote.estimate(image, opts),
+    people: (image, opts) => remote.people(image, opts),
     close: () => remote.close(),
   };
   // Two retries, 1-2 s then 2-4 s after a failure (exponential backoff).

@@ -82,6 +82,13 @@ const picture = fc.record({
   dataUrl: fc.boolean(),
   model: fc.oneof({ weight: 3, arbitrary: fc.constantFrom(undefined, 'cx', 'gy') }, { weight: 1, arbitrary: nastyString }),
   view: fc.oneof(fc.constantFrom(undefined, 'front', 'back', 'left', 'right', 'auto'), nastyString),
+  // The fields Postura's own workers steer a frame with (track/person boxes, search, full replies): any value.
+  steer: fc.record({
+    track: fc.oneof(fc.constant(undefined), nastyJson, fc.record({ x: fc.double(), y: fc.double(), width: fc.double(), height: fc.double() })),
+    person: fc.oneof(fc.constant(undefined), nastyJson, fc.record({ x: fc.integer(), y: fc.integer(), width: fc.integer(), height: fc.integer() })),
+    search: fc.oneof(fc.constant(undefined), fc.boolean(), nastyJson),
+    full: fc.oneof(fc.constant(undefined), fc.boolean(), nastyJson),
+  }, { requiredKeys: [] }),
 });
 
 async function pictureCase(p: typeof picture extends fc.Arbitrary<infer P> ? P : never): Promise<Case> {
@@ -92,7 +99,7 @@ async function pictureCase(p: typeof picture extends fc.Arbitrary<infer P> ? P :
   const image = p.dataUrl ? `data:${mime};base64,${bytes.toString('base64')}` : bytes.toString('base64');
   const knownModel = p.model === undefined || p.model === 'cx' || p.model === 'gy';
   return {
-    data: JSON.stringify({ image, ...(p.model === undefined ? {} : { model: p.model }), ...(p.view === undefined ? {} : { view: p.view }) }),
+    data: JSON.stringify({ image, ...(p.model === undefined ? {} : { model: p.model }), ...(p.view === undefined ? {} : { view: p.view }), ...p.steer }),
     binary: false,
     expect: knownModel ? 'keypoints' : /^Invalid model: /,
     label: `${p.format} ${p.width}x${p.height} model=${String(p.model).slice(0, 20)} view=${String(p.view).slice(0, 20)}`,
