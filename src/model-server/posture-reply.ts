@@ -13,6 +13,8 @@ export function postureReply(keypoints: Keypoint[], view: ModelServerView, profi
       posture_score: { side: result.view, ...result.score },
       raw_scores_percent: result.raw_scores_percent,
       measurements: result.measurements,
+      // cm values are estimated from this pose's body proportions (no height is known here); the scale says so.
+      scale: result.scale,
       detected_view: result.detected_view,
       warnings: result.warnings,
     };

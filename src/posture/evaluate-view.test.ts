@@ -28,7 +28,8 @@ describe('evaluatePose input and options', () => {
   it('returns the documented result shape', () => {
     const r = evaluatePose(toList(frontPose()), { view: 'front' });
     expect(Object.keys(r).sort()).toEqual(
-      ['view', 'detected_view', 'profile', 'score', 'raw_scores_percent', 'measurements', 'overall_posture_score', 'omitted_metrics', 'proxies', 'warnings'].sort(),
+      ['view', 'detected_view', 'profile', 'score', 'raw_scores_percent', 'measurements', 'overall_posture_score', 'omitted_metrics',
+        'proxies', 'scale', 'units', 'warnings'].sort(),
     );
     expect(r.profile).toBe('stance');
   });
@@ -38,6 +39,9 @@ describe('evaluatePose input and options', () => {
     [{ view: 'top' as never }, 'invalid_view', /Invalid view: top/],
     [{ pxToCm: 0 }, 'invalid_option', /pxToCm must be a positive number/],
     [{ confidenceThreshold: 2 }, 'invalid_option', /confidenceThreshold must be between 0 and 1/],
+    [{ scale: { source: 'subject_height', heightCm: 1.8 } } as const, 'invalid_option', /heightCm must be between 50 and 250/],
+    [{ scale: { source: 'subject_height', heightCm: Number.NaN } } as const, 'invalid_option', /heightCm must be between 50 and 250/],
+    [{ pxToCm: 0.1, scale: { source: 'estimated' } } as const, 'invalid_option', /either pxToCm or scale/],
   ])('rejects %j with a typed error', (options, code, message) => {
     try {
       evaluatePose(toList(frontPose()), options);

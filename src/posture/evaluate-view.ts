@@ -13,11 +13,10 @@ import {
   type View,
 } from './profile.ts';
 import { DEFAULT_PROFILE, getProfile } from './profiles.ts';
+import { assertScaleOption, resolveScale, type ScaleOption, type ScaleSource } from './scale.ts';
 import { round, scoreBand } from './scoring.ts';
 import { detectSide } from './side-detection.ts';
 
-/** Studio calibration: horizontal centimetres per image pixel (SPEC 5); a session calibration may replace it. */
-export const DEFAULT_PX_TO_CM = 100 / 644;
 export const DEFAULT_CONFIDENCE_THRESHOLD = 0.3;
 
 export type ViewOption = View | 'auto';
@@ -27,9 +26,15 @@ export interface EvaluateOptions {
   profile?: string | ProfileDefinition;
   /** The view the user declared; `auto` (default) scores the detected one. */
   view?: ViewOption;
+  /** Where centimetres come from (default `estimated` from body proportions); see scale.ts. */
+  scale?: ScaleOption;
+  /** A known scale in cm per image pixel: shorthand for `scale: { source: 'calibration', cmPerPx }`. */
   pxToCm?: number;
   confidenceThreshold?: number;
 }
+
+/** Measurement name → unit, so every value in a result says whether it is degrees or centimetres. */
+export type MeasurementUnits = Record<string, '°' | 'cm'>;
 
 /** `score` holds each metric's weighted sub-score plus `overall_score` (0-100), as the studio clients expect. */
 export type ScoreMap = { overall_score: number | null } & { [metric: string]: number | null };
@@ -51,6 +56,9 @@ export interface PoseEvaluation extends ScoredMetrics {
   view: View;
   detected_view: DetectedView;
   profile: string;
+  /** The scale of every cm value; null when none could be resolved (cm metrics are then omitted). */
+  scale: ScaleSource | null;
+  units: MeasurementUnits;
   warnings: string[];
 }
 
@@ -62,13 +70,14 @@ export interface PoseMeasurement {
   mode: string | undefined;
   readings: Map<string, MetricReading>;
   omitted: string[];
+  scale: ScaleSource | null;
   warnings: string[];
 }
 
 export interface ResolvedOptions {
   profile: ProfileDefinition;
   view: ViewOption;
-  pxToCm: number;
+  scale: ScaleOption;
   confidenceThreshold: number;
 }
 
@@ -78,14 +87,19 @@ export function resolveOptions(options: EvaluateOptions = {}): ResolvedOptions {
   if (view !== 'auto' && !VIEWS.includes(view)) {
     throw new PostureInputError('invalid_view', `Invalid view: ${String(view)}. Use one of: auto, ${VIEWS.join(', ')}`);
   }
-  const pxToCm = options.pxToCm ?? DEFAULT_PX_TO_CM;
-  if (!(pxToCm > 0) || !Number.isFinite(pxToCm)) throw new PostureInputError('invalid_option', 'pxToCm must be a positive number');
+  if (options.pxToCm !== undefined && options.scale !== undefined) {
+    throw new PostureInputError('invalid_option', 'Give either pxToCm or scale, not both');
+  }
+  const scale: ScaleOption = options.pxToCm !== undefined
+    ? { source: 'calibration', cmPerPx: options.pxToCm }
+    : options.scale ?? { source: 'estimated' };
+  assertScaleOption(scale);
   const confidenceThreshold = options.confidenceThreshold ?? DEFAULT_CONFIDENCE_THRESHOLD;
   if (!(confidenceThreshold >= 0 && confidenceThreshold <= 1)) {
     throw new PostureInputError('invalid_option', 'confidenceThreshold must be between 0 and 1');
   }
   const profile = typeof options.profile === 'object' ? options.profile : getProfile(options.profile ?? DEFAULT_PROFILE);
-  return { profile, view, pxToCm, confidenceThreshold };
+  return { profile, view, scale, confidenceThreshold };
 }
 
 export function makeContext(keypoints: readonly Keypoint[], view: View, pxToCm: number, threshold: number): MetricContext {
@@ -113,18 +127,29 @@ export function viewsAgree(view: View, detected: DetectedView): boolean {
   return view === detected || (view === 'back' && detected === 'front');
 }
 
-export function measurePose(keypoints: readonly Keypoint[], options: ResolvedOptions): PoseMeasurement {
-  const { profile, pxToCm, confidenceThreshold: threshold } = options;
+/**
+ * Measures one pose. `scale` is the clip's resolved scale; left out, it is resolved from this pose alone (a photo,
+ * or a caller such as the overlay that measures a single frame).
+ */
+export function measurePose(keypoints: readonly Keypoint[], options: ResolvedOptions, scale?: ScaleSource | null): PoseMeasurement {
+  const { profile, confidenceThreshold: threshold } = options;
+  const resolvedScale = scale === undefined ? resolveScale(options.scale, [keypoints], threshold) : scale;
   const detectedView = detectSide(keypoints, { minConfidence: threshold }).view;
   const view = scoringView(options.view, detectedView);
   const warnings: string[] = [];
   if (!viewsAgree(view, detectedView)) {
     warnings.push(`Declared view '${view}' but the keypoints look like a '${detectedView}' view; scored as '${view}'.`);
   }
-  const ctx = makeContext(keypoints, view, pxToCm, threshold);
+  // Without a scale, cm metrics are left out rather than given in an unstated unit; NaN makes any slip visible.
+  const ctx = makeContext(keypoints, view, resolvedScale?.cm_per_px ?? Number.NaN, threshold);
   const readings = new Map<string, MetricReading>();
   const omitted: string[] = [];
   for (const metric of metricsForView(profile, view)) {
+    if (metric.units === 'cm' && !resolvedScale) {
+      omitted.push(metric.name);
+      warnings.push(`Left out ${metric.name}: no pixel-to-cm scale (no trunk or leg segment was visible to estimate it).`);
+      continue;
+    }
     const alternatives = metric.keypoints(ctx);
     const usable = alternatives.some((set) => set.every((name) => ctx.point(name)));
     if (!usable) {
@@ -145,7 +170,7 @@ export function measurePose(keypoints: readonly Keypoint[], options: ResolvedOpt
     readings.set(metric.name, reading);
   }
   const mode = profile.classifyMode?.(ctx);
-  return { profile, view, detectedView, mode, readings, omitted, warnings };
+  return { profile, view, detectedView, mode, readings, omitted, scale: resolvedScale, warnings };
 }
 
 /**
@@ -199,6 +224,13 @@ export function scoreMeasurements(
   return result;
 }
 
+/** Units of every measurement the profile can report, in any view. */
+export function measurementUnits(profile: ProfileDefinition): MeasurementUnits {
+  const units: MeasurementUnits = {};
+  for (const metric of profile.metrics) for (const name of measurementNames(metric)) units[name] = metric.units;
+  return units;
+}
+
 /** Flattens readings into measurement name → unrounded value. */
 export function readingValues(readings: ReadonlyMap<string, MetricReading>): Record<string, number> {
   const out: Record<string, number> = {};
@@ -207,7 +239,8 @@ export function readingValues(readings: ReadonlyMap<string, MetricReading>): Rec
 }
 
 /**
- * Scores one pose (an image, or keypoints a client computed itself) under a profile and view.
+ * Scores one pose (an image, or keypoints a client computed itself) under a profile and view. Centimetres use
+ * `options.scale` (default: estimated from this pose's body proportions); the result states which in `scale`.
  * @param keypoints any shape `normalizeKeypoints` accepts (17/133 list or object keyed by COCO name)
  * @throws PostureInputError for unreadable keypoints, an unknown profile or an invalid view
  */
@@ -219,5 +252,8 @@ export function evaluatePose(keypoints: unknown, options: EvaluateOptions = {}):
   if (scored.overall_posture_score === null) {
     warnings.push(`No metric of profile '${m.profile.name}' could be measured in the '${m.view}' view.`);
   }
-  return { view: m.view, detected_view: m.detectedView, profile: m.profile.name, ...scored, warnings };
+  return {
+    view: m.view, detected_view: m.detectedView, profile: m.profile.name, ...scored,
+    scale: m.scale, units: measurementUnits(m.profile), warnings,
+  };
 }

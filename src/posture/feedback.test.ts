@@ -4,7 +4,7 @@ import { buildFeedback, buildViewFeedback, summarizeScore } from './feedback.ts'
 import { frontPose, rightFacingPose, toList } from './pose-fixtures.test-helper.ts';
 
 describe('feedback agrees with the bands', () => {
-  const side = evaluatePose(toList(rightFacingPose()), { view: 'right' });
+  const side = evaluatePose(toList(rightFacingPose()), { view: 'right', scale: { source: 'seed_default' } });
   const fb = buildViewFeedback('stance', 'right', side);
 
   it('a full score earns a commendation and no critique', () => {

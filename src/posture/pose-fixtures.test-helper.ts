@@ -14,7 +14,7 @@ export function toList(pose: Pose): Keypoint[] {
  *   head: eye (460,200), ear (400,175): ray (−60,−25) (5-12-13), cos to up = 25/65 → 67.3801° − 90 = −22.6199°
  *   arm: shoulder (420,240) → wrist (600,300) = (180,60): 90° + atan(60/180) = 108.4349°
  *   elbow: shoulder→elbow (80,60) then elbow→wrist (100,0): bend = atan(60/80) = 36.8699°
- *   legs: ankles at x 60 and 360: 300 px × 100/644 = 46.5839 cm
+ *   legs: ankles at x 60 and 360: 300 px × 100/644 = 46.5839 cm (under the seed_default scale)
  *   back: right hip→shoulder (120,−160) = +36.8699° (forward); left (280,400)→(280,240) = 0°; mean 18.4349°
  */
 export function rightFacingPose(): Pose {

@@ -2,8 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { evaluatePose } from './evaluate-view.ts';
 import { at, frontPose, mirrorPose, rightFacingPose, toList, withScore } from './pose-fixtures.test-helper.ts';
 
+/** The hand-checked cm values below use the seed's fixed 100/644 cm per px. */
+const SEED = { scale: { source: 'seed_default' } } as const;
+
 describe('stance, side view (SPEC 5 table)', () => {
-  const result = evaluatePose(toList(rightFacingPose()), { profile: 'stance', view: 'right' });
+  const result = evaluatePose(toList(rightFacingPose()), { profile: 'stance', view: 'right', ...SEED });
 
   it('detects the right side and agrees with the declared view', () => {
     expect(result.view).toBe('right');
@@ -51,7 +54,7 @@ describe('stance, side view (SPEC 5 table)', () => {
   });
 
   it('gives the same numbers for the mirrored body facing left', () => {
-    const left = evaluatePose(toList(mirrorPose(rightFacingPose())), { profile: 'stance', view: 'left' });
+    const left = evaluatePose(toList(mirrorPose(rightFacingPose())), { profile: 'stance', view: 'left', ...SEED });
     expect(left.detected_view).toBe('left');
     expect(left.measurements).toEqual(result.measurements);
     expect(left.score).toEqual(result.score);
@@ -117,7 +120,7 @@ describe('stance, side view (SPEC 5 table)', () => {
   });
 
   it('leaves out low-confidence metrics and renormalises the remaining weights', () => {
-    const r = evaluatePose(toList(withScore(rightFacingPose(), 'right_wrist', 0.1)), { view: 'right' });
+    const r = evaluatePose(toList(withScore(rightFacingPose(), 'right_wrist', 0.1)), { view: 'right', ...SEED });
     expect(r.omitted_metrics).toEqual(['arm_angle', 'arm_bent_angle']);
     expect(r.warnings.join(' ')).toMatch(/Left out arm_angle: keypoints below confidence 0.3 \(right_wrist 0.1\)/);
     // weights left: knee 0.25 + head 0.1 + legs 0.15 + back 0.25 = 0.75
@@ -171,9 +174,10 @@ describe('stance, front and back views', () => {
     expect(r.score.overall_score).toBe(72);
   });
 
-  it('default calibration is 100/644 cm per px', () => {
+  it("the seed_default scale is 100/644 cm per px (the scoring endpoint's default)", () => {
     // 20 px × 100/644 = 3.1056 cm; 100 px = 15.528 cm (≥ 15.5 → 0)
-    const r = evaluatePose(toList(frontPose()), { view: 'front' });
+    const r = evaluatePose(toList(frontPose()), { view: 'front', ...SEED });
+    expect(r.scale).toMatchObject({ source: 'seed_default', cm_per_px: 100 / 644 });
     expect(r.measurements.foot_to_shoulder_offset_left).toBe(3.11);
     expect(r.measurements.foot_to_shoulder_offset_right).toBe(15.53);
   });

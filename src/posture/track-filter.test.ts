@@ -7,14 +7,19 @@ function track(points: Keypoint[]): TrackFrame[] {
   return points.map((p, i) => ({ timestamp: i / 30, keypoints: [p] }));
 }
 
-function xs(frames: Keypoint[][]): number[] {
-  return frames.map((f) => f[0]![0]);
+function xs(frames: (Keypoint[] | null)[]): number[] {
+  return frames.map((f) => f![0]![0]);
+}
+
+/** Like `track`, with explicit timestamps and null frames (the subject not in the frame). */
+function timed(points: Array<Keypoint | null>, dt: number): TrackFrame[] {
+  return points.map((p, i) => ({ timestamp: i * dt, keypoints: p ? [p] : null }));
 }
 
 describe('filterTracks', () => {
   it('leaves a still, confident point where it is', () => {
     const out = filterTracks(track(Array.from({ length: 20 }, () => [100, 50, 0.9] as Keypoint)));
-    for (const [x, y, s] of out.map((f) => f[0]!)) {
+    for (const [x, y, s] of out.map((f) => f![0]!)) {
       expect(x).toBeCloseTo(100, 9);
       expect(y).toBeCloseTo(50, 9);
       expect(s).toBe(0.9);
@@ -71,6 +76,55 @@ describe('filterTracks', () => {
       // |H(1 Hz)|² at fc = 6 Hz ≈ 0.9992, and the 15 Hz jitter sits on the filter's zero: within 0.1 px
       expect(Math.abs(out[i]! - slow)).toBeLessThan(0.1);
     }
+  });
+});
+
+describe('filterTracks and gaps', () => {
+  // The subject stands at x = 100, leaves, and is back at x = 300: a step that no filter may smear over the gap.
+  const before = Array.from({ length: 12 }, (): Keypoint => [100, 50, 0.9]);
+  const after = Array.from({ length: 12 }, (): Keypoint => [300, 50, 0.9]);
+
+  it('keeps a long run of null frames null and does not pull the points either side toward each other', () => {
+    // 8 null frames at 15 fps: within maxGapFrames (10) but 9/15 = 0.6 s from last point to next, over 0.5 s
+    const out = filterTracks(timed([...before, ...Array<null>(8).fill(null), ...after], 1 / 15));
+    expect(out.slice(12, 20)).toEqual(Array(8).fill(null));
+    for (const f of out.slice(0, 12)) expect(f![0]![0]).toBeCloseTo(100, 9);
+    for (const f of out.slice(20)) expect(f![0]![0]).toBeCloseTo(300, 9);
+  });
+
+  it('the same gap in frames is short at a finer frame step: bridged inside the filter, still null out', () => {
+    // 8 null frames at 30 fps span 0.3 s: the low-pass runs across, so the step is smoothed, but no frame is made up
+    const out = filterTracks(timed([...before, ...Array<null>(8).fill(null), ...after], 1 / 30));
+    expect(out.slice(12, 20)).toEqual(Array(8).fill(null));
+    expect(out[11]![0]![0]).toBeGreaterThan(100.5);
+    expect(out[0]![0]![0]).toBeCloseTo(100, 0);
+  });
+
+  it('does not fill low-confidence points across a gap longer than maxGapSeconds', () => {
+    const pts: Keypoint[] = [...before, ...Array.from({ length: 8 }, (): Keypoint => [0, 0, 0.1]), ...after];
+    const coarse = filterTracks(timed(pts, 1 / 15), { lowPass: false });
+    expect(coarse[15]![0]).toEqual([0, 0, 0.1]);
+    const fine = filterTracks(timed(pts, 1 / 30), { lowPass: false });
+    expect(fine[15]![0]![0]).toBeCloseTo(100 + (200 * 4) / 9, 9);
+    expect(filterTracks(timed(pts, 1 / 30), { lowPass: false, maxGapSeconds: 0.25 })[15]![0]![2]).toBe(0.1);
+  });
+
+  it('fills a short run of missing points beside a short null run, and leaves the null frame null', () => {
+    const pts: Array<Keypoint | null> = Array.from({ length: 15 }, (_, i): Keypoint => [10 * i, 0, 0.9]);
+    pts[6] = null;
+    pts[7] = [0, 0, 0.1];
+    const out = filterTracks(timed(pts, 1 / 30), { lowPass: false });
+    expect(out[6]).toBeNull();
+    expect(out[7]![0]![0]).toBeCloseTo(70, 9);
+    expect(out[7]![0]![2]).toBe(0.9);
+  });
+
+  it('judges outliers only against neighbours on the same side of a long gap', () => {
+    // one null frame 0.6 s long, then the point sits at 300 for 2 frames; a 9-frame Hampel window reaching back
+    // over the gap would see three 100s beside them and throw the 300s out
+    const pts = [...before, null, ...after.slice(0, 2)];
+    const out = filterTracks(timed(pts, 0.3), { lowPass: false, outlierHalfWindow: 4 });
+    for (const f of out.slice(13)) expect(f![0]).toEqual([300, 50, 0.9]);
   });
 });
 

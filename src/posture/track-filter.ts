@@ -1,13 +1,24 @@
 // Cleans keypoint tracks over a video before measuring, in the order Sports2D documents: fill short gaps,
 // reject outliers, then low-pass with a zero-phase Butterworth filter, so angles neither jump nor flip per frame.
+// Nothing crosses a long gap: a track is cut into pieces there and each piece is cleaned on its own, so points
+// either side of a gap (the subject out of view, or lost by the tracker) are never pulled toward each other.
 import type { Keypoint } from './keypoints.ts';
 import { median } from './scoring.ts';
+
+/** Longest gap filled or smoothed across, in frames and in seconds (both must hold). */
+export const DEFAULT_MAX_GAP_FRAMES = 10;
+export const DEFAULT_MAX_GAP_SECONDS = 0.5;
 
 export interface TrackFilterOptions {
   /** Points below this score are treated as missing (default 0.3). */
   confidenceThreshold?: number;
-  /** Longest run of missing frames filled by interpolation (default 10). */
+  /** A gap (run of frames where a point is missing, or nobody is there) of more frames than this is long (default 10). */
   maxGapFrames?: number;
+  /**
+   * A gap spanning more than this many seconds, from the last point before it to the first after it, is long
+   * (default 0.5), so a coarser frame step does not stretch what "short" means.
+   */
+  maxGapSeconds?: number;
   /** Half-width in frames of the Hampel outlier window (default 3, i.e. 7 frames). */
   outlierHalfWindow?: number;
   /** A point is an outlier beyond this many robust standard deviations from the local median (default 3). */
@@ -21,7 +32,8 @@ export interface TrackFilterOptions {
 export interface TrackFrame {
   /** Seconds from the start of the video. */
   readonly timestamp: number;
-  readonly keypoints: readonly Keypoint[];
+  /** Null when the subject is not in the frame: such a frame stays null and counts as missing for every point. */
+  readonly keypoints: readonly Keypoint[] | null;
 }
 
 interface Track {
@@ -32,31 +44,85 @@ interface Track {
   ok: boolean[];
 }
 
+interface GapLimit {
+  frames: number;
+  seconds: number;
+}
+
 /**
- * Returns cleaned keypoints per frame (same length and order). Filled points take the lower score of their two
- * neighbours; rejected points that could not be filled get score 0, so metrics using them are left out.
+ * Returns cleaned keypoints per frame (same length and order; null frames stay null). Short gaps are filled by
+ * interpolation, the filled points taking the lower score of their two neighbours; rejected points that could
+ * not be filled get score 0, so metrics using them are left out. A short run of null frames is bridged inside
+ * the filter (so the low-pass stays continuous) but its frames still come out null.
  */
-export function filterTracks(frames: readonly TrackFrame[], options: TrackFilterOptions = {}): Keypoint[][] {
+export function filterTracks(frames: readonly TrackFrame[], options: TrackFilterOptions = {}): (Keypoint[] | null)[] {
   const threshold = options.confidenceThreshold ?? 0.3;
-  const out = frames.map((f) => f.keypoints.map((k) => [...k] as Keypoint));
-  const count = Math.max(0, ...frames.map((f) => f.keypoints.length));
+  const limit: GapLimit = {
+    frames: options.maxGapFrames ?? DEFAULT_MAX_GAP_FRAMES,
+    seconds: options.maxGapSeconds ?? DEFAULT_MAX_GAP_SECONDS,
+  };
+  const out = frames.map((f) => f.keypoints?.map((k) => [...k] as Keypoint) ?? null);
+  const count = Math.max(0, ...frames.map((f) => f.keypoints?.length ?? 0));
   const floor = robustFloor(frames, threshold);
   for (let j = 0; j < count; j++) {
     const track: Track = { t: [], x: [], y: [], s: [], ok: [] };
     for (const f of frames) {
-      const [x, y, s] = f.keypoints[j] ?? [0, 0, 0];
+      const [x, y, s] = f.keypoints?.[j] ?? [0, 0, 0];
       track.t.push(f.timestamp);
       track.x.push(x);
       track.y.push(y);
       track.s.push(s);
-      track.ok.push(s >= threshold);
+      track.ok.push(f.keypoints !== null && s >= threshold);
     }
-    const rejected = rejectOutliers(track, options.outlierHalfWindow ?? 3, options.outlierSigmas ?? 3, floor);
-    fillGaps(track, options.maxGapFrames ?? 10, rejected);
+    const rejected = new Array<boolean>(frames.length).fill(false);
+    for (const [start, end] of piecesBetweenLongGaps(track, limit)) {
+      rejectOutliers(track, start, end, options.outlierHalfWindow ?? 3, options.outlierSigmas ?? 3, floor, rejected);
+    }
+    fillGaps(track, limit, rejected);
+    // Unfilled (long) gaps stay missing, and the low-pass only runs over unbroken runs of points.
     if (options.lowPass !== false) lowPass(track, options.cutoffHz ?? 6);
-    track.t.forEach((_, i) => (out[i]![j] = [track.x[i]!, track.y[i]!, track.s[i]!]));
+    track.t.forEach((_, i) => {
+      const kps = out[i];
+      if (kps) kps[j] = [track.x[i]!, track.y[i]!, track.s[i]!];
+    });
   }
   return out;
+}
+
+/** A run of missing frames [start, end) that must not be bridged: too many frames or too long in time. */
+function isLongGap(track: Track, start: number, end: number, limit: GapLimit): boolean {
+  if (end - start > limit.frames) return true;
+  const before = start - 1;
+  return before >= 0 && end < track.t.length && track.t[end]! - track.t[before]! > limit.seconds;
+}
+
+/** Index ranges [start, end) of the track between its long gaps: the pieces cleaned independently. */
+function piecesBetweenLongGaps(track: Track, limit: GapLimit): Array<[number, number]> {
+  const n = track.t.length;
+  const pieces: Array<[number, number]> = [];
+  let start = 0;
+  for (const [i, end] of missingRuns(track.ok)) {
+    if (!isLongGap(track, i, end, limit)) continue;
+    if (i > start) pieces.push([start, i]);
+    start = end;
+  }
+  if (start < n) pieces.push([start, n]);
+  return pieces;
+}
+
+/** Each maximal run [start, end) of missing points, in order (read before the caller changes `ok` inside it). */
+function* missingRuns(ok: readonly boolean[]): Generator<[number, number]> {
+  let i = 0;
+  while (i < ok.length) {
+    if (ok[i]) {
+      i++;
+      continue;
+    }
+    let end = i;
+    while (end < ok.length && !ok[end]) end++;
+    yield [i, end];
+    i = end;
+  }
 }
 
 /**
@@ -66,7 +132,7 @@ export function filterTracks(frames: readonly TrackFrame[], options: TrackFilter
 function robustFloor(frames: readonly TrackFrame[], threshold: number): number {
   const sizes: number[] = [];
   for (const f of frames) {
-    const pts = f.keypoints.filter((k) => k[2] >= threshold);
+    const pts = (f.keypoints ?? []).filter((k) => k[2] >= threshold);
     if (pts.length < 2) continue;
     const xs = pts.map((k) => k[0]);
     const ys = pts.map((k) => k[1]);
@@ -75,40 +141,36 @@ function robustFloor(frames: readonly TrackFrame[], threshold: number): number {
   return Math.max(1, 0.02 * (median(sizes) || 0));
 }
 
-/** Hampel filter on x and y: a point far from the median of its confident neighbours is marked missing. */
-function rejectOutliers(track: Track, half: number, sigmas: number, floor: number): boolean[] {
-  const n = track.t.length;
-  const rejected = new Array<boolean>(n).fill(false);
-  for (let i = 0; i < n; i++) {
+/**
+ * Hampel filter on x and y within one piece [start, end): a point far from the median of its confident
+ * neighbours is marked missing (in `rejected` and `ok`). The window stops at the piece's ends.
+ */
+function rejectOutliers(track: Track, start: number, end: number, half: number, sigmas: number, floor: number, rejected: boolean[]): void {
+  const found: number[] = [];
+  for (let i = start; i < end; i++) {
     if (!track.ok[i]) continue;
     for (const axis of [track.x, track.y]) {
       const win: number[] = [];
-      for (let k = Math.max(0, i - half); k <= Math.min(n - 1, i + half); k++) if (track.ok[k]) win.push(axis[k]!);
+      for (let k = Math.max(start, i - half); k <= Math.min(end - 1, i + half); k++) if (track.ok[k]) win.push(axis[k]!);
       if (win.length < 3) continue;
       const med = median(win);
       const scale = Math.max(1.4826 * median(win.map((v) => Math.abs(v - med))), floor);
-      if (Math.abs(axis[i]! - med) > sigmas * scale) rejected[i] = true;
+      if (Math.abs(axis[i]! - med) > sigmas * scale && found.at(-1) !== i) found.push(i);
     }
   }
-  rejected.forEach((r, i) => {
-    if (r) track.ok[i] = false;
-  });
-  return rejected;
+  // Marked only after the pass, so each point is judged against the same neighbours whatever the order.
+  for (const i of found) {
+    rejected[i] = true;
+    track.ok[i] = false;
+  }
 }
 
-/** Linear interpolation in time across runs of missing frames no longer than `maxGap`, bounded on both sides. */
-function fillGaps(track: Track, maxGap: number, rejected: readonly boolean[]): void {
+/** Linear interpolation in time across short runs of missing frames (not long gaps), bounded on both sides. */
+function fillGaps(track: Track, limit: GapLimit, rejected: readonly boolean[]): void {
   const n = track.t.length;
-  let i = 0;
-  while (i < n) {
-    if (track.ok[i]) {
-      i++;
-      continue;
-    }
-    let end = i;
-    while (end < n && !track.ok[end]) end++;
+  for (const [i, end] of missingRuns(track.ok)) {
     const before = i - 1;
-    if (before >= 0 && end < n && end - i <= maxGap) {
+    if (before >= 0 && end < n && !isLongGap(track, i, end, limit)) {
       const t0 = track.t[before]!;
       const t1 = track.t[end]!;
       for (let k = i; k < end; k++) {
@@ -121,7 +183,6 @@ function fillGaps(track: Track, maxGap: number, rejected: readonly boolean[]): v
     } else {
       for (let k = i; k < end; k++) if (rejected[k]) track.s[k] = 0;
     }
-    i = end;
   }
 }
 

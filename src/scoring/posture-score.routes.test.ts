@@ -46,6 +46,23 @@ describe('POST /api/posture/score', () => {
     expect(body.score.overall_score).toBe(Math.round(100 * body.overall_posture_score));
   });
 
+  it("gives seed-exact centimetres by default and says so; real ones for a given height", async () => {
+    const keypoints = sideViewKeypoints();
+    keypoints[15] = [200, 500, 0.7]; // feet 100 px apart
+    const post = (extra: object) => t.app.inject({
+      method: 'POST', url: '/api/posture/score', headers: bearer(user.token), payload: { keypoints, view: 'right', ...extra },
+    });
+    const seed = (await post({})).json();
+    expect(seed.measurements.leg_spread).toBe(15.53); // 100 px × 100/644
+    expect(seed.scale).toMatchObject({ source: 'seed_default', cm_per_px: 100 / 644 });
+    expect(seed.units).toMatchObject({ leg_spread: 'cm', knee_angle: '°' });
+    const tall = (await post({ height_cm: 180 })).json();
+    const short = (await post({ height_cm: 160 })).json();
+    expect(tall.scale).toMatchObject({ source: 'subject_height', height_cm: 180 });
+    expect(tall.measurements.leg_spread / short.measurements.leg_spread).toBeCloseTo(180 / 160, 2);
+    expect((await post({ height_cm: 1.8 })).statusCode).toBe(400);
+  });
+
   it('accepts named keypoints and the upright profile', async () => {
     const names = ['nose', 'left_eye', 'right_eye', 'left_ear', 'right_ear', 'left_shoulder', 'right_shoulder',
       'left_elbow', 'right_elbow', 'left_wrist', 'right_wrist', 'left_hip', 'right_hip', 'left_knee', 'right_knee',
