@@ -10,7 +10,10 @@ const MAX_FRAME_BYTES = 64 * 1024 * 1024;
  */
 export async function grabFrame(file: string, fileType: 'image' | 'video', timestampSeconds: number): Promise<Buffer> {
   if (fileType === 'image') return readFile(file);
-  const args = ['-v', 'error', '-ss', String(Math.max(0, timestampSeconds)), '-i', file, '-frames:v', '1',
+  // Timestamps are stored rounded to the millisecond (frame 2 at 30 fps: 0.0667 s → 0.067), and ffmpeg drops
+  // every frame before -ss: seeking 1 ms early keeps the frame itself instead of the one after it (any fps < 1000).
+  const seek = Math.max(0, Math.round((timestampSeconds - 0.001) * 1e6) / 1e6);
+  const args = ['-v', 'error', '-ss', String(seek), '-i', file, '-frames:v', '1',
     '-f', 'image2pipe', '-vcodec', 'png', 'pipe:1'];
   return new Promise<Buffer>((resolve, reject) => {
     const child = spawn(resolveFfmpegPath(), args, { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -1,48 +1,14 @@
-// Overlay pictures (SPEC 6): skeleton, keypoint confidence and every measured angle drawn where it is measured.
-// The SVG is built as a string and composited by sharp, so no browser or canvas binary is needed.
+// Overlay pictures (SPEC 6): the skeleton, keypoint confidence and every measured angle drawn where it is measured
+// on one frame, with panels saying which frame it is and what the result table reports. What is drawn comes from
+// `overlayContent` (overlay-content.ts); this file only lays it out. The SVG is built as a string and composited
+// by sharp, so no browser or canvas binary is needed.
 import sharp from 'sharp';
-import { measurePose, resolveOptions, type EvaluateOptions } from '../posture/evaluate-view.ts';
 import type { Point } from '../posture/geometry.ts';
-import { KEYPOINT_INDEX, SKELETON_EDGES, normalizeKeypoints, type Keypoint } from '../posture/keypoints.ts';
-import type { Annotation, View } from '../posture/profile.ts';
+import { KEYPOINT_INDEX, SKELETON_EDGES, type Keypoint } from '../posture/keypoints.ts';
+import type { OverlayContent, OverlayMark, OverlayValue } from './overlay-content.ts';
+import { el, FONT, LabelLayer, line, n, overlapArea, textWidth, type Attrs, type Box } from './overlay-labels.ts';
 
-/** The parts of a per-view (or aggregated) result the overlay shows; any PoseEvaluation fits. */
-export interface OverlayResult {
-  profile: string;
-  view: View;
-  raw_scores_percent?: Readonly<Record<string, number>>;
-  score?: { readonly overall_score: number | null };
-}
-
-export interface OverlayOptions {
-  pxToCm?: number;
-  confidenceThreshold?: number;
-  /** Shown in the header instead of "<profile> · <view> view". */
-  title?: string;
-}
-
-const FONT = 'DejaVu Sans, Arial, Helvetica, sans-serif';
-
-/** Escapes text for SVG content and attribute values. */
-export function escapeXml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-}
-
-function n(v: number): string {
-  return (Math.round(v * 10) / 10).toString();
-}
-
-/** One SVG element; numbers are rounded to 0.1 px and every string (attribute or text) is escaped. */
-function el(tag: string, attrs: Record<string, string | number>, text?: string): string {
-  const a = Object.entries(attrs)
-    .map(([k, v]) => `${k}="${typeof v === 'number' ? n(v) : escapeXml(v)}"`)
-    .join(' ');
-  return text === undefined ? `<${tag} ${a}/>` : `<${tag} ${a}>${escapeXml(text)}</${tag}>`;
-}
-
-function line(from: Point, to: Point, style: Record<string, string | number>): string {
-  return el('line', { x1: from.x, y1: from.y, x2: to.x, y2: to.y, ...style });
-}
+export { escapeXml } from './overlay-labels.ts';
 
 /** Red (0) → yellow → green (1): the keypoint's confidence at a glance. */
 export function confidenceColour(score: number): string {
@@ -50,111 +16,16 @@ export function confidenceColour(score: number): string {
   return `hsl(${hue}, 90%, 50%)`;
 }
 
-function metricColour(percent: number | undefined): string {
-  if (percent === undefined) return '#38bdf8';
+/** Overall score 0-100, in the PDF report's bands: green from 80, amber from 50, red below. */
+function scoreColour(score: number): string {
+  return score >= 80 ? '#22c55e' : score >= 50 ? '#f59e0b' : '#ef4444';
+}
+
+function metricColour(percent: number | undefined | null): string {
+  if (percent === undefined || percent === null) return '#38bdf8';
   if (percent >= 100) return '#22c55e';
   if (percent >= 50) return '#f59e0b';
   return '#ef4444';
-}
-
-interface Box {
-  x: number;
-  y: number;
-  w: number;
-  h: number;
-}
-
-function overlaps(a: Box, b: Box): boolean {
-  return a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
-}
-
-/**
- * Labels as callouts: a dark rounded box in the margin beside the body (left or right, whichever is nearer the
- * joint), joined to its joint by a leader line, so the numbers never hide the joints they describe. Boxes are
- * nudged up or down until they do not cover an earlier one.
- */
-class LabelLayer {
-  private readonly placed: Box[] = [];
-  readonly leaders: string[] = [];
-  readonly parts: string[] = [];
-
-  constructor(
-    private readonly width: number,
-    private readonly height: number,
-    private readonly font: number,
-    private readonly body: Box | null,
-  ) {}
-
-  private size(text: string): { w: number; h: number; pad: number } {
-    const pad = this.font * 0.35;
-    // DejaVu Sans averages about 0.6 em per character: enough to size a background box without measuring text.
-    return { w: text.length * this.font * 0.6 + 2 * pad, h: this.font + 2 * pad, pad };
-  }
-
-  private free(box: Box): boolean {
-    return !this.placed.some((p) => overlaps(p, box));
-  }
-
-  private draw(text: string, box: Box, pad: number, colour: string): void {
-    this.placed.push(box);
-    this.parts.push(
-      el('rect', { x: box.x, y: box.y, width: box.w, height: box.h, rx: pad, fill: 'rgba(15,23,42,0.8)', stroke: colour, 'stroke-width': this.font / 10 }),
-      el(
-        'text',
-        {
-          x: box.x + box.w / 2,
-          y: box.y + box.h / 2,
-          'font-family': FONT,
-          'font-size': this.font,
-          'font-weight': 'bold',
-          fill: colour,
-          'text-anchor': 'middle',
-          'dominant-baseline': 'central',
-        },
-        text,
-      ),
-    );
-  }
-
-  /** A label pinned at a corner position (the header). */
-  fixed(text: string, x: number, y: number, colour: string): void {
-    const { w, h, pad } = this.size(text);
-    this.draw(text, { x, y, w, h }, pad, colour);
-  }
-
-  callout(text: string, anchor: Point, colour: string): void {
-    if (!text) return;
-    const { w, h, pad } = this.size(text);
-    const gap = this.font * 1.5;
-    const fitsLeft = this.body !== null && this.body.x - gap - w >= 0;
-    const fitsRight = this.body !== null && this.body.x + this.body.w + gap + w <= this.width;
-    const centre = this.body ? this.body.x + this.body.w / 2 : anchor.x;
-    let side: 'left' | 'right' | null = anchor.x < centre ? 'left' : 'right';
-    if (side === 'left' && !fitsLeft) side = fitsRight ? 'right' : null;
-    else if (side === 'right' && !fitsRight) side = fitsLeft ? 'left' : null;
-    const x =
-      side === 'left'
-        ? this.body!.x - gap - w
-        : side === 'right'
-          ? this.body!.x + this.body!.w + gap
-          : Math.min(Math.max(0, anchor.x + gap), Math.max(0, this.width - w));
-    const clampY = (y: number) => Math.min(Math.max(0, y), Math.max(0, this.height - h));
-    let box: Box = { x, y: clampY(anchor.y - h / 2), w, h };
-    // Search outward from the joint's height, alternating below and above.
-    for (let k = 1; k < 40 && !this.free(box); k++) {
-      const step = Math.ceil(k / 2) * h * 1.1 * (k % 2 ? 1 : -1);
-      box = { ...box, y: clampY(anchor.y - h / 2 + step) };
-    }
-    const ex = side === 'right' ? box.x : side === 'left' ? box.x + w : box.x;
-    const ey = Math.min(Math.max(anchor.y, box.y + h * 0.2), box.y + h * 0.8);
-    const end = { x: ex, y: ey };
-    this.leaders.push(
-      line(anchor, end, { stroke: '#0f172a', 'stroke-opacity': 0.6, 'stroke-width': this.font / 5 }),
-      line(anchor, end, { stroke: colour, 'stroke-width': this.font / 10 }),
-      el('circle', { cx: anchor.x, cy: anchor.y, r: this.font / 5, fill: colour }),
-    );
-    this.draw(text, box, pad, colour);
-  }
 }
 
 /** Bounding box of the confident keypoints, or null when there are fewer than two. */
@@ -177,19 +48,22 @@ function isKeypointAt(p: Point, keypoints: readonly Keypoint[]): boolean {
   return keypoints.some(([x, y, s]) => s > 0 && Math.abs(x - p.x) < 0.5 && Math.abs(y - p.y) < 0.5);
 }
 
-function drawAnnotation(
-  a: Annotation,
-  colour: string,
+function drawMark(
+  mark: OverlayMark,
   sizes: { stroke: number; radius: number },
   keypoints: readonly Keypoint[],
   out: string[],
   labels: LabelLayer,
 ): void {
   const { stroke, radius } = sizes;
+  const a = mark.annotation;
+  const colour = metricColour(mark.percent);
+  // The callout is part of the frame section: it shows the frame's own value, tagged so a test can read it back.
+  const data: Attrs = mark.measurement ? { 'data-section': 'frame', 'data-measurement': mark.measurement } : {};
   if (a.kind === 'line') {
     const dash = `${n(stroke * 2.5)} ${n(stroke * 1.5)}`;
     out.push(line(a.from, a.to, { stroke: colour, 'stroke-width': stroke * 0.8, 'stroke-dasharray': dash, 'stroke-linecap': 'round' }));
-    if (a.label) labels.callout(a.label, { x: (a.from.x + a.to.x) / 2, y: (a.from.y + a.to.y) / 2 }, colour);
+    labels.callout(mark.label, { x: (a.from.x + a.to.x) / 2, y: (a.from.y + a.to.y) / 2 }, colour, data);
     return;
   }
   const u1 = unit(a.vertex, a.from);
@@ -223,36 +97,138 @@ function drawAnnotation(
     el('path', { d: curve, fill: 'none', stroke: colour, 'stroke-width': stroke, 'stroke-linecap': 'round' }),
   );
   const mid = t1 + delta / 2;
-  labels.callout(a.label, { x: a.vertex.x + r * Math.cos(mid), y: a.vertex.y + r * Math.sin(mid) }, colour);
+  labels.callout(mark.label, { x: a.vertex.x + r * Math.cos(mid), y: a.vertex.y + r * Math.sin(mid) }, colour, data);
+}
+
+type Section = 'frame' | 'aggregate' | 'photo';
+
+interface Panel {
+  section: Section;
+  heading: string;
+  note: string;
+  values: readonly OverlayValue[];
+  score: number | null;
+  accent: string;
+  fill: string;
+}
+
+const FRAME_FILL = 'rgba(15,23,42,0.82)';
+const AGGREGATE_FILL = 'rgba(8,47,73,0.88)';
+
+/** The frame's panel and, apart from it, the aggregate's; a photo whose result is its frame gets one panel. */
+function panelsOf(content: OverlayContent): Panel[] {
+  const { frame, aggregate } = content;
+  if (content.photo) {
+    return [{ section: 'photo', heading: frame.heading, note: `${frame.note} = the result`, values: frame.values, score: frame.score, accent: '#f8fafc', fill: FRAME_FILL }];
+  }
+  return [
+    { section: 'frame', ...frame, accent: '#f8fafc', fill: FRAME_FILL },
+    { section: 'aggregate', ...aggregate, accent: '#38bdf8', fill: AGGREGATE_FILL },
+  ];
+}
+
+interface PanelMetrics {
+  font: number;
+  pad: number;
+  row: number;
+}
+
+function panelSize(panel: Panel, m: PanelMetrics): { w: number; h: number } {
+  const rows = panel.values.map((v) => textWidth(`${v.label}  `, m.font) + textWidth(v.text, m.font, true));
+  const w = Math.max(textWidth(panel.heading, m.font, true), textWidth(panel.note, m.font * 0.85), ...rows, textWidth('score 100', m.font)) + 2 * m.pad;
+  const lines = 2 + panel.values.length + (panel.score === null ? 0 : 1);
+  return { w, h: lines * m.row + 2 * m.pad + m.pad / 2 };
 }
 
 /**
- * SVG (same size as the frame) with the skeleton, keypoints coloured by confidence and, when a result is given,
- * each metric's angle or distance drawn at the joint where it is measured, coloured by its sub-score.
- * Sizes scale with the image, so the drawing reads the same at 320 px and at 4K.
+ * Where the panels go: together (stacked, or side by side) at the place that covers least of the title, the
+ * callouts and the body, nearest a corner on a tie. Candidates are a grid over the image plus the places just
+ * below the title and beside the body. The image keeps its size, so on a crowded picture the panels do cover
+ * something: then the least of it.
  */
-export function buildOverlaySvg(
-  width: number,
-  height: number,
-  keypoints: readonly Keypoint[],
-  result?: OverlayResult,
-  options: OverlayOptions = {},
-): string {
-  const threshold = options.confidenceThreshold ?? 0.3;
+function placePanels(
+  sizes: readonly { w: number; h: number }[],
+  frame: { width: number; height: number; gap: number; title: Box; body: Box | null },
+  avoid: readonly { box: Box; weight: number }[],
+): Box[] {
+  const { width, height, gap, title, body } = frame;
+  let best: { cost: number; boxes: Box[] } | undefined;
+  const steps = 8;
+  const grid = (span: number) => Array.from({ length: steps + 1 }, (_, i) => gap + (span * i) / steps);
+  for (const stacked of [true, false]) {
+    const w = stacked ? Math.max(...sizes.map((s) => s.w)) : sizes.reduce((t, s) => t + s.w, 0) + gap * (sizes.length - 1);
+    const h = stacked ? sizes.reduce((t, s) => t + s.h, 0) + gap * (sizes.length - 1) : Math.max(...sizes.map((s) => s.h));
+    const xs = [...grid(width - w - 2 * gap).reverse(), ...(body ? [body.x + body.w + gap, body.x - gap - w] : [])]; // right first
+    const ys = [...grid(height - h - 2 * gap), title.y + title.h + gap]; // top first
+    for (const x of xs.map((v) => Math.min(Math.max(0, v), Math.max(0, width - w)))) {
+      for (const y of ys.map((v) => Math.min(Math.max(0, v), Math.max(0, height - h)))) {
+        const group = { x, y, w, h };
+        const outside = w * h - overlapArea(group, { x: 0, y: 0, w: width, h: height });
+        const corner = (Math.min(x, width - x - w) + Math.min(y, height - y - h)) / (width + height); // 0 in a corner
+        const cost = avoid.reduce((t, a) => t + a.weight * overlapArea(group, a.box), 0) + 100 * outside + corner;
+        if (best && cost >= best.cost) continue;
+        let at = 0;
+        const boxes = sizes.map((s) => {
+          const box = stacked ? { x, y: y + at, w, h: s.h } : { x: x + at, y, w: s.w, h };
+          at += (stacked ? s.h : s.w) + gap;
+          return box;
+        });
+        best = { cost, boxes };
+      }
+    }
+  }
+  return best?.boxes ?? [];
+}
+
+function drawPanel(panel: Panel, box: Box, m: PanelMetrics, out: string[]): void {
+  const { font, pad, row } = m;
+  const text = (attrs: Attrs, content: string) =>
+    el('text', { 'font-family': FONT, 'font-size': font, 'dominant-baseline': 'central', ...attrs }, content);
+  const rule = box.y + pad + 2 * row + pad / 4;
+  out.push(
+    el('rect', { x: box.x, y: box.y, width: box.w, height: box.h, rx: pad, fill: panel.fill, stroke: panel.accent, 'stroke-width': Math.max(1, font / 8) }),
+    text({ x: box.x + pad, y: box.y + pad + row / 2, 'font-weight': 'bold', fill: panel.accent, 'data-section': panel.section, 'data-role': 'heading' }, panel.heading),
+    text({ x: box.x + pad, y: box.y + pad + row * 1.5, 'font-size': Math.max(9, font * 0.85), fill: '#cbd5e1', 'data-section': panel.section, 'data-role': 'note' }, panel.note),
+    line({ x: box.x + pad, y: rule }, { x: box.x + box.w - pad, y: rule }, { stroke: panel.accent, 'stroke-opacity': 0.5, 'stroke-width': Math.max(0.5, font / 14) }),
+  );
+  let y = rule + pad / 4 + row / 2;
+  const right = box.x + box.w - pad;
+  for (const v of panel.values) {
+    out.push(
+      text({ x: box.x + pad, y, fill: '#e2e8f0' }, v.label),
+      text({ x: right, y, 'text-anchor': 'end', 'font-weight': 'bold', fill: metricColour(v.percent), 'data-section': panel.section, 'data-measurement': v.name }, v.text),
+    );
+    y += row;
+  }
+  if (panel.score !== null) {
+    out.push(
+      text({ x: box.x + pad, y, fill: '#e2e8f0', 'font-weight': 'bold' }, 'score'),
+      text({ x: right, y, 'text-anchor': 'end', 'font-weight': 'bold', fill: scoreColour(panel.score), 'data-section': panel.section, 'data-score': 'overall' }, String(panel.score)),
+    );
+  }
+}
+
+/**
+ * SVG (same size as the frame) of one overlay's content: the skeleton, keypoints coloured by confidence, each
+ * metric's angle or distance at the joint where it was measured on this frame (coloured by the frame's sub-score),
+ * the title, the frame's panel and the aggregate's panel. Every value text carries `data-section` and
+ * `data-measurement`, so what is drawn can be read back. Sizes scale with the image, so the drawing reads the
+ * same at 320 px and at 4K.
+ */
+export function buildOverlaySvg(width: number, height: number, content: OverlayContent): string {
+  const keypoints = content.frame.keypoints;
+  const threshold = content.confidenceThreshold;
   const u = Math.max(width, height) / 640;
   const stroke = Math.max(1.5, 3 * u);
   const dot = Math.max(2.5, 5 * u);
   const font = Math.max(10, 13 * u);
   const radius = Math.max(14, 28 * u);
   const out: string[] = [];
-  const labels = new LabelLayer(width, height, font, bodyBox(keypoints, threshold));
-  // The header goes first so that callouts steer around it.
-  if (result || options.title) {
-    const overall = result?.score?.overall_score;
-    const scoreText = overall === null || overall === undefined ? '' : ` · score ${overall}`;
-    const head = options.title ?? `${result!.profile} · ${result!.view} view${scoreText}`;
-    labels.fixed(head, font * 0.5, font * 0.5, '#f8fafc');
-  }
+  const panelsOut: string[] = [];
+  const body = bodyBox(keypoints, threshold);
+  const labels = new LabelLayer(width, height, font, body);
+  // The title goes first so that callouts steer around it; the panels, free to go anywhere, go last.
+  const title = labels.fixed(content.title, font * 0.5, font * 0.5, '#f8fafc');
 
   for (const [a, b] of SKELETON_EDGES) {
     const pa = keypoints[KEYPOINT_INDEX[a]];
@@ -269,19 +245,21 @@ export function buildOverlaySvg(
     );
   }
 
-  if (result) {
-    const resolved = resolveOptions({
-      profile: result.profile,
-      view: result.view,
-      pxToCm: options.pxToCm,
-      confidenceThreshold: threshold,
-    } satisfies EvaluateOptions);
-    const measured = measurePose(keypoints, resolved);
-    for (const [metric, reading] of measured.readings) {
-      const colour = metricColour(result.raw_scores_percent?.[metric]);
-      for (const a of reading.annotations) drawAnnotation(a, colour, { stroke, radius }, keypoints, out, labels);
-    }
-  }
+  for (const mark of content.frame.marks) drawMark(mark, { stroke, radius }, keypoints, out, labels);
+
+  // Panels read at a glance at a slightly smaller size than the callouts, which must hold their own on the body.
+  const pf = Math.max(10, font * 0.75);
+  const m: PanelMetrics = { font: pf, pad: pf * 0.6, row: pf * 1.45 };
+  const panels = panelsOf(content);
+  const gap = font * 0.5;
+  const around = body ? { x: body.x - font, y: body.y - font, w: body.w + 2 * font, h: body.h + 2 * font } : null;
+  const avoid = [
+    { box: title, weight: 100 },
+    ...labels.boxes().map((box) => ({ box, weight: 20 })),
+    ...(around ? [{ box: around, weight: 20 }] : []),
+  ];
+  const boxes = placePanels(panels.map((p) => panelSize(p, m)), { width, height, gap, title, body: around }, avoid);
+  panels.forEach((panel, i) => drawPanel(panel, boxes[i]!, m, panelsOut));
 
   for (const [x, y, s] of keypoints) {
     if (s <= 0) continue;
@@ -293,28 +271,23 @@ export function buildOverlaySvg(
     ...out,
     ...labels.leaders,
     ...labels.parts,
+    ...panelsOut,
     '</svg>',
   ].join('\n');
 }
 
 /**
- * Draws the overlay on a JPEG/PNG/WebP frame and returns a PNG. The image is turned upright by its EXIF
- * orientation first, the coordinate frame pose models see when frames are decoded with sharp.
- * @param keypoints any shape `normalizeKeypoints` accepts
+ * Draws an overlay's content on its frame's picture (JPEG/PNG/WebP) and returns a PNG of the picture's size.
+ * The image is turned upright by its EXIF orientation first, the coordinate frame pose models see when frames are
+ * decoded with sharp.
  */
-export async function renderOverlayPng(
-  image: Buffer,
-  keypoints: unknown,
-  result?: OverlayResult,
-  options: OverlayOptions = {},
-): Promise<Buffer> {
-  const points = normalizeKeypoints(keypoints);
+export async function renderOverlayPng(image: Buffer, content: OverlayContent): Promise<Buffer> {
   const meta = await sharp(image).metadata();
   const swap = (meta.orientation ?? 1) >= 5;
   const width = (swap ? meta.height : meta.width) ?? 0;
   const height = (swap ? meta.width : meta.height) ?? 0;
   if (!width || !height) throw new Error('overlay: image has no dimensions');
-  const svg = buildOverlaySvg(width, height, points, result, options);
+  const svg = buildOverlaySvg(width, height, content);
   return sharp(image)
     .rotate()
     .composite([{ input: Buffer.from(svg), top: 0, left: 0 }])

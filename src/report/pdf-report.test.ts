@@ -118,6 +118,14 @@ describe('renderAnalysisReport', () => {
     expect(compressed.length).toBeLessThan(pdf.length);
   });
 
+  it('captions the overlay with the frame it shows, and only when the picture is drawn', async () => {
+    const overlayCaption = 'Frame 124 at t = 4.13 s: the values at the joints were measured on this frame only.';
+    const drawn = drawnText(await renderAnalysisReport(reportInput({ views: [sideView({ overlayPng: await overlayPicture(), overlayCaption })] }), { compress: false }));
+    expect(drawn).toContain('Frame 124 at t = 4.13 s');
+    const corrupt = sideView({ overlayPng: Buffer.from('not a png'), overlayCaption });
+    expect(drawnText(await renderAnalysisReport(reportInput({ views: [corrupt] }), { compress: false }))).not.toContain('Frame 124');
+  });
+
   it('renders without an overlay, with a corrupt overlay, and with no views', async () => {
     for (const views of [[sideView()], [sideView({ overlayPng: Buffer.from('not a png') })], []]) {
       const pdf = await renderAnalysisReport(reportInput({ views }), { compress: false });

@@ -26,6 +26,8 @@ export interface ReportView {
   feedback: ReportFeedback[];
   /** PNG or JPEG of the analysed frame with the skeleton drawn on it. */
   overlayPng?: Buffer;
+  /** Printed under the picture: which frame it shows and how its numbers relate to the metric table. */
+  overlayCaption?: string;
   warnings: string[];
 }
 
@@ -181,13 +183,13 @@ function drawView(doc: Doc, view: ReportView): void {
   doc.font('Helvetica').fontSize(8).text('OVERALL SCORE', MARGIN + width - 100, MARGIN + 27, { width: 100, align: 'center' });
   doc.y = MARGIN + 56;
 
-  drawOverlay(doc, view.overlayPng);
+  drawOverlay(doc, view.overlayPng, view.overlayCaption);
   if (view.warnings.length > 0) drawWarnings(doc, view.warnings);
   drawMetricTable(doc, view.metrics);
   drawFeedback(doc, view);
 }
 
-function drawOverlay(doc: Doc, picture: Buffer | undefined): void {
+function drawOverlay(doc: Doc, picture: Buffer | undefined, caption: string | undefined): void {
   const width = contentWidth(doc);
   const boxHeight = 250;
   const top = doc.y;
@@ -206,7 +208,13 @@ function drawOverlay(doc: Doc, picture: Buffer | undefined): void {
       .text('No overlay picture available for this view', MARGIN, top + boxHeight / 2 - 6, { width, align: 'center' });
   }
   doc.x = MARGIN;
-  doc.y = top + boxHeight + 14;
+  doc.y = top + boxHeight + 6;
+  const text = drawn && caption ? reportText(caption, 400) : '';
+  if (text) {
+    doc.font('Helvetica').fontSize(8.5).fillColor(MUTED).text(text, MARGIN, doc.y, { width });
+    doc.x = MARGIN;
+  }
+  doc.y += 8;
 }
 
 function drawWarnings(doc: Doc, warnings: string[]): void {
