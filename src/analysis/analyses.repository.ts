@@ -1,10 +1,13 @@
 import { sql, type Selectable, type Transaction } from 'kysely';
 import type { Db } from '../infra/db/database.ts';
 import type { AnalysesTable, AnalysisStatus, DatabaseSchema, MediaFilesTable } from '../infra/db/schema.ts';
+import type { SubjectChoice } from '../pose/subject-tracks.ts';
 
 const UNIQUE_VIOLATION = '23505';
 
 export type View = MediaFilesTable['view'];
+/** A subject chosen by the user (the automatic rule is stored as null). */
+export type UserSubjectChoice = Exclude<SubjectChoice, { kind: 'auto' }>;
 
 export interface Analysis {
   id: string;
@@ -18,6 +21,10 @@ export interface Analysis {
   attempts: number;
   result: Record<string, unknown> | null;
   overallScore: number | null;
+  /** The subject's height in cm given at upload, the scale of every cm value; null: estimate it. */
+  subjectHeightCm: number | null;
+  /** Who to analyse in every view, chosen at upload; null: the automatic rule. */
+  subjectChoice: UserSubjectChoice | null;
   createdAt: Date;
   startedAt: Date | null;
   finishedAt: Date | null;
@@ -43,7 +50,10 @@ export interface AnalysisPage {
  */
 export interface AnalysesRepository {
   /** Inserts a pending analysis; null when the user already has this session id (the unique index decides). */
-  reserve(input: { id: string; userId: string; sessionId: string; modelName: string; profile: string }): Promise<Analysis | null>;
+  reserve(input: {
+    id: string; userId: string; sessionId: string; modelName: string; profile: string; subjectHeightCm?: number | null;
+    subjectChoice?: UserSubjectChoice | null;
+  }): Promise<Analysis | null>;
   findById(id: string): Promise<Analysis | null>;
   findBySession(userId: string, sessionId: string): Promise<Analysis | null>;
   listByUser(userId: string, options: { limit: number; cursor?: string | null }): Promise<AnalysisPage>;
@@ -81,6 +91,8 @@ export function createAnalysesRepository(db: Db): AnalysesRepository {
         const row = await db.insertInto('analyses').values({
           id: input.id, user_id: input.userId, session_id: input.sessionId, model_name: input.modelName,
           profile: input.profile, error: null, result: null, overall_score: null, started_at: null, finished_at: null,
+          subject_height_cm: input.subjectHeightCm ?? null,
+          subject_choice: input.subjectChoice ? JSON.stringify(input.subjectChoice) : null,
         }).returningAll().executeTakeFirstOrThrow();
         return toAnalysis(row);
       } catch (error) {
@@ -214,10 +226,24 @@ function toAnalysis(row: Selectable<AnalysesTable>): Analysis {
     attempts: row.attempts,
     result: row.result,
     overallScore: row.overall_score,
+    subjectHeightCm: row.subject_height_cm === null ? null : Number(row.subject_height_cm),
+    subjectChoice: toSubjectChoice(row.subject_choice),
     createdAt: new Date(row.created_at),
     startedAt: row.started_at ? new Date(row.started_at) : null,
     finishedAt: row.finished_at ? new Date(row.finished_at) : null,
   };
+}
+
+/** The stored choice, read back checked rather than cast. Only `reserve` writes it, from a parsed choice. */
+function toSubjectChoice(json: unknown): UserSubjectChoice | null {
+  if (typeof json !== 'object' || json === null) return null;
+  const c = json as Record<string, unknown>;
+  const finite = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+  if (c.kind === 'id' && Number.isSafeInteger(c.id)) return { kind: 'id', id: c.id as number };
+  if (c.kind === 'point' && finite(c.x) && finite(c.y)) {
+    return finite(c.t) ? { kind: 'point', x: c.x, y: c.y, t: c.t } : { kind: 'point', x: c.x, y: c.y };
+  }
+  return null;
 }
 
 function toMediaFile(row: Selectable<MediaFilesTable>): MediaFile {

@@ -8,6 +8,7 @@ import { objectKeys } from '../infra/object-store/object-keys.ts';
 import { ObjectNotFoundError, type ObjectStore } from '../infra/object-store/object-store.ts';
 import type { JobContext } from '../infra/queue/job-queue.ts';
 import { renderOverlayPng } from '../overlay/overlay.ts';
+import { overlayContent, type OverlayContent } from '../overlay/overlay-content.ts';
 import { MediaError } from '../pose/analyze-media.ts';
 import type { PoseEstimator } from '../pose/pose-estimator.ts';
 import { buildViewFeedback, summarizeScore, type ViewFeedback } from '../posture/index.ts';
@@ -110,9 +111,11 @@ export class AnalysisRunner {
         views: Object.fromEntries(views.map(({ detailed }) => [detailed.view, {
           file_type: detailed.file_type,
           detected_view: detailed.detected_view,
+          view_confidence: detailed.view_confidence,
           score: detailed.aggregated_results.score,
           raw_scores_percent: detailed.aggregated_results.raw_scores_percent,
           measurements: detailed.aggregated_results.measurements,
+          scale: detailed.scale,
           overall_posture_score: detailed.aggregated_results.overall_posture_score,
           side_detection_summary: detailed.aggregated_results.side_detection_summary,
           warnings: detailed.warnings,
@@ -142,12 +145,21 @@ export class AnalysisRunner {
       detailed = await analyseViewMedia(local, {
         estimator: this.deps.estimator, model: analysis.modelName, profile: analysis.profile,
         view: file.view, frameStep: this.deps.frameStep, onProgress,
+        subjectHeightCm: analysis.subjectHeightCm ?? undefined,
+        // The upload's one choice applies to every view; null is the automatic rule.
+        subject: analysis.subjectChoice ?? undefined,
       });
     } catch (error) {
       if (error instanceof MediaError) throw new PermanentAnalysisError(`${file.view}: ${error.message}`);
       throw error;
     }
-    if (!detailed.frames_data.some((f) => f.keypoints.some(([, , s]) => s > 0))) {
+    if (analysis.subjectChoice && detailed.subject.id === null) {
+      // Never someone else instead: the user learns who is there, to choose again.
+      const found = detailed.people.map((p) => p.id).join(', ') || 'nobody';
+      throw new PermanentAnalysisError(`${file.view}: ${detailed.subject.rule}, but nobody is there in ${file.originalFilename} `
+        + `(people found: ${found})`);
+    }
+    if (!detailed.frames_data.some((f) => f.keypoints?.some(([, , s]) => s > 0))) {
       throw new PermanentAnalysisError(`${file.view}: No person detected in ${file.originalFilename}`);
     }
     const { userId, sessionId } = analysis;
@@ -157,19 +169,17 @@ export class AnalysisRunner {
       this.deps.log.warn({ analysisId: analysis.id, err: error }, 'overlay could not be drawn');
       return undefined;
     });
-    if (overlay) await this.deps.store.putBuffer(objectKeys.overlay(userId, sessionId, detailed.view), overlay, { contentType: 'image/png' });
+    if (overlay) await this.deps.store.putBuffer(objectKeys.overlay(userId, sessionId, detailed.view), overlay.png, { contentType: 'image/png' });
     const feedback = buildViewFeedback(detailed.profile, detailed.view as View, detailed.aggregated_results);
     return { detailed, feedback, report: reportViewOf(detailed, feedback, overlay) };
   }
 
-  private async renderOverlay(local: string, detailed: DetailedResult): Promise<Buffer | undefined> {
-    const frame = detailed.representative_frame;
-    const keypoints = detailed.frames_data.find((f) => f.frame_index === frame?.frame_index)?.keypoints;
-    if (!frame || !keypoints) return undefined;
-    const picture = await grabFrame(local, detailed.file_type, frame.timestamp);
-    const aggregate = detailed.aggregated_results;
-    return renderOverlayPng(picture, keypoints, {
-      profile: detailed.profile, view: detailed.view as View, raw_scores_percent: aggregate.raw_scores_percent, score: aggregate.score,
-    }, { title: `${detailed.view} view · score ${aggregate.overall_score ?? 'n/a'}` });
+  /** The overlay and the content it draws (the report captions the picture from the same content). */
+  private async renderOverlay(local: string, detailed: DetailedResult): Promise<{ png: Buffer; content: OverlayContent } | undefined> {
+    const content = overlayContent(detailed);
+    if (!content) return undefined;
+    // Grabbed at the content's own frame time, so the picture is the frame whose numbers are drawn on it.
+    const picture = await grabFrame(local, detailed.file_type, content.frame.timestamp);
+    return { png: await renderOverlayPng(picture, content), content };
   }
 }

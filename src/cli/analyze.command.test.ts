@@ -3,17 +3,18 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FakePoseEstimator } from '../pose/pose-estimator.ts';
+import { FakePoseEstimator, type PoseEstimator } from '../pose/pose-estimator.ts';
+import { createPoseWorkerPool } from '../pose/worker-pool.ts';
 import { runAnalyzeCommand } from './analyze.command.ts';
 
 const fixtures = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../test/fixtures');
 let dir = '';
 
-async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
+async function run(argv: string[], estimator: PoseEstimator = new FakePoseEstimator(['cx', 'gy', 'movenet-thunder'])): Promise<{ code: number; out: string; err: string }> {
   let out = '';
   let err = '';
   const code = await runAnalyzeCommand(argv, { stdout: { write: (s: string) => (out += s) }, stderr: { write: (s: string) => (err += s) } }, {
-    estimator: new FakePoseEstimator(['cx', 'gy', 'movenet-thunder']),
+    estimator,
   });
   return { code, out, err };
 }
@@ -73,5 +74,60 @@ describe('postura analyze', () => {
     expect(m.code).toBe(64);
     expect(m.err).toMatch(/Invalid model: zz/);
     expect((await run(['--view', 'up', 'x.jpg'])).err).toMatch(/invalid view/);
+    for (const height of ['1.8', '300', 'tall']) {
+      const h = await run(['x.jpg', '--height-cm', height]);
+      expect(h.code).toBe(64);
+      expect(h.err).toMatch(/--height-cm must be the subject's height in centimetres, from 50 to 250/);
+    }
+  });
+
+  it('states the scale of its centimetres: the given height, else an estimate', async () => {
+    const image = path.join(fixtures, 'coco_000000000785.jpg');
+    const given = JSON.parse((await run([image, '--json', '--height-cm', '180'])).out) as { scale: { source: string; height_cm?: number } | null };
+    const estimated = JSON.parse((await run([image, '--json'])).out) as { scale: { source: string } | null };
+    expect(given.scale).toMatchObject({ source: 'subject_height', height_cm: 180 });
+    expect(estimated.scale).toMatchObject({ source: 'estimated' });
+  });
+});
+
+describe('postura analyze: who is analysed', () => {
+  // The real locator on the two-person demo (the man on the roof, the woman walking below him).
+  let pool: PoseEstimator;
+  const video = path.join(fixtures, 'sports2d_demo.mp4');
+  beforeAll(() => {
+    pool = createPoseWorkerPool({ models: ['cx'], size: 1 });
+  });
+  afterAll(() => pool.close());
+
+  it('--list-people lists everybody on the keyframes and marks the subject', async () => {
+    const r = await run([video, '--list-people', '--frame-step', '15'], pool);
+    expect(r.code).toBe(0);
+    const lines = r.out.split('\n').filter((l) => / person \d+: seen on \d+ of \d+ keyframes/.test(l));
+    expect(lines.length).toBeGreaterThanOrEqual(2);
+    const marked = lines.filter((l) => l.startsWith('*'));
+    expect(marked).toHaveLength(1);
+    const subject = /person (\d+):/.exec(marked[0]!)![1];
+    expect(r.out).toContain(`subject: person ${subject} (auto: the person visible longest`);
+  }, 120_000);
+
+  it('--person N of nobody there exits 2 and lists the people found', async () => {
+    const r = await run([video, '--person', '99', '--frame-step', '15'], pool);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/^error: person 99 chosen by the user: nobody there\. People found \(--list-people\):\n/m);
+    expect(r.err.match(/ person \d+: seen on/g)?.length).toBeGreaterThanOrEqual(2);
+    expect(r.out).toBe('');
+  }, 120_000);
+
+  it('refuses a --person that is no person number and a --person-at that is no point, with exit 64', async () => {
+    for (const bad of ['0', '1.5', 'two', '640,360']) {
+      const r = await run(['x.mp4', '--person', bad]);
+      expect(r.code, bad).toBe(64);
+      expect(r.err).toMatch(/^error: --person must be a person number from --list-people\n/);
+    }
+    for (const bad of ['640;360', '640', '640,360@', '640,360@-2', 'x,y', 'auto']) {
+      const r = await run(['x.mp4', `--person-at=${bad}`]);
+      expect(r.code, bad).toBe(64);
+      expect(r.err).toMatch(/^error: --person-at takes X,Y in pixels of the original picture, optionally @T seconds \(e\.g\. 640,360@2\.5\)\n/);
+    }
   });
 });

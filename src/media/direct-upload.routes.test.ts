@@ -36,7 +36,7 @@ const session = (() => {
 type Views = Record<string, { filename: string; content_type?: string; size?: number }>;
 const TWO_VIEWS: Views = { front: { filename: 'me.jpg' }, left: { filename: 'walk.MP4' } };
 
-function presign(sessionId: string, views: Views = TWO_VIEWS, who: TestUser = user, extra: Record<string, string> = {}) {
+function presign(sessionId: string, views: Views = TWO_VIEWS, who: TestUser = user, extra: Record<string, string | number> = {}) {
   return t.app.inject({
     method: 'POST', url: '/api/video/upload/presign', headers: bearer(who.token), payload: { session_id: sessionId, views, ...extra },
   });
@@ -134,6 +134,32 @@ describe('POST /api/video/upload/presign', () => {
     expect((await presign(session(), TWO_VIEWS, user, { model: 'zz' })).json()).toMatchObject({ available_models: ['cx', 'gy'] });
     const anonymous = await t.app.inject({ method: 'POST', url: '/api/video/upload/presign', payload: { session_id: 'x', views: TWO_VIEWS } });
     expect(anonymous.statusCode).toBe(401);
+  });
+
+  it("keeps the subject's height like the multipart upload, and refuses one out of range", async () => {
+    const refused = await presign(session(), TWO_VIEWS, user, { height_cm: 17 });
+    expect(refused.statusCode).toBe(400);
+    expect(refused.json().error).toMatch(/Invalid height_cm: 17/);
+    const response = await presign(session(), TWO_VIEWS, user, { height_cm: 181 });
+    expect(response.statusCode).toBe(201);
+    expect((await createAnalysesRepository(t.database.db).findById(response.json().analysis_id))?.subjectHeightCm).toBe(181);
+  });
+
+  it('keeps the chosen person like the multipart upload, as text or a JSON number, and refuses a bad one', async () => {
+    const analyses = createAnalysesRepository(t.database.db);
+    for (const person of ['x', '1,2@t', 0]) {
+      const id = session();
+      const refused = await presign(id, TWO_VIEWS, user, { person });
+      expect(refused.statusCode, String(person)).toBe(400);
+      expect(refused.json().error).toMatch(/^Invalid person: /);
+      expect(await analyses.findBySession(user.id, id)).toBeNull();
+      expect(await t.store.list(`videos/${user.id}/${id}/`)).toEqual([]);
+    }
+    const byNumber = await presign(session(), TWO_VIEWS, user, { person: 3 });
+    expect(byNumber.statusCode).toBe(201);
+    expect((await analyses.findById(byNumber.json().analysis_id))?.subjectChoice).toEqual({ kind: 'id', id: 3 });
+    const byPoint = await presign(session(), TWO_VIEWS, user, { person: '100,200@1' });
+    expect((await analyses.findById(byPoint.json().analysis_id))?.subjectChoice).toEqual({ kind: 'point', x: 100, y: 200, t: 1 });
   });
 });
 

@@ -33,6 +33,11 @@ const PresignBody = Type.Object({
   session_id: Type.Optional(Type.String({ maxLength: 200 })),
   model: Type.Optional(Type.String({ maxLength: 64 })),
   profile: Type.Optional(Type.String({ maxLength: 64 })),
+  height_cm: Type.Optional(Type.Number({ description: "The subject's height in cm (50 to 250): the scale of every cm value; estimated when absent" })),
+  person: Type.Optional(Type.Union([Type.String({ maxLength: 64 }), Type.Integer()], {
+    description: 'Who to analyse in every view: a person number as `postura analyze --list-people` prints them (2 or "2"), '
+      + 'or a point on the person in pixels of the original picture, "X,Y" or "X,Y@T" at T seconds; default: the automatic rule',
+  })),
   views: Type.Record(Type.String(), DeclaredView, { description: 'front, left, right, back (or file: view unknown)' }),
 });
 const PresignResponse = Type.Object({

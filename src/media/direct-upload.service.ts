@@ -42,6 +42,10 @@ export interface PresignInput {
   session_id?: string;
   model?: string;
   profile?: string;
+  /** The subject's height in cm; checked with the other fields. */
+  height_cm?: number;
+  /** Who to analyse: the multipart upload's `person` field; checked with the other fields. */
+  person?: string | number;
   views: Record<string, DeclaredView>;
 }
 

@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import type { AnalysesRepository, Analysis, MediaFile, View } from '../analysis/analyses.repository.ts';
+import type { AnalysesRepository, Analysis, MediaFile, UserSubjectChoice, View } from '../analysis/analyses.repository.ts';
 import { errors, isAppError } from '../errors/app-error.ts';
 import { objectKeys } from '../infra/object-store/object-keys.ts';
 import type { ObjectStore } from '../infra/object-store/object-store.ts';
 import type { JobQueue, SqlExecutor } from '../infra/queue/job-queue.ts';
 import { SNIFF_BYTES, sniffMedia, type SniffedMedia } from '../pose/media-sniff.ts';
+import { parseSubjectChoice } from '../pose/subject-tracks.ts';
+import { SUBJECT_HEIGHT_RANGE_CM } from '../posture/index.ts';
 import { createMediaCheck } from './media-check.ts';
 
 /** Upload field → view; a lone `file` means "view unknown: detect it". */
@@ -22,6 +24,10 @@ export interface SessionFields {
   sessionId: string;
   model: string;
   profile: string;
+  /** The subject's height in cm (50-250) when given: the scale for the analysis' cm values. */
+  subjectHeightCm?: number;
+  /** Who to analyse in every view when several people are in it; absent: the automatic rule. */
+  subjectChoice?: UserSubjectChoice;
 }
 
 export type FileOutcome =
@@ -45,7 +51,9 @@ export interface MediaUploadDeps {
 export class MediaUploadService {
   constructor(private readonly deps: MediaUploadDeps) {}
 
-  parseFields(fields: { session_id?: string; model?: string; profile?: string }): SessionFields {
+  parseFields(fields: {
+    session_id?: string; model?: string; profile?: string; height_cm?: string | number; person?: string | number;
+  }): SessionFields {
     const sessionId = fields.session_id?.trim();
     if (!sessionId) throw errors.missingFields('Missing session_id');
     if (!SESSION_ID.test(sessionId)) {
@@ -63,13 +71,20 @@ export class MediaUploadService {
     if (!this.deps.profiles().includes(profile)) {
       throw errors.invalidRequest(`Invalid profile: ${profile}. Available profiles: ${this.deps.profiles().join(', ')}`);
     }
-    return { sessionId, model, profile };
+    const subjectHeightCm = parseHeightCm(fields.height_cm);
+    const subjectChoice = parsePerson(fields.person);
+    return {
+      sessionId, model, profile,
+      ...(subjectHeightCm === undefined ? {} : { subjectHeightCm }),
+      ...(subjectChoice === undefined ? {} : { subjectChoice }),
+    };
   }
 
   /** Reserves the session id for this user; a taken one is a conflict that lists the files already there. */
   async open(userId: string, fields: SessionFields): Promise<Analysis> {
     const analysis = await this.deps.analyses.reserve({
       id: randomUUID(), userId, sessionId: fields.sessionId, modelName: fields.model, profile: fields.profile,
+      subjectHeightCm: fields.subjectHeightCm ?? null, subjectChoice: fields.subjectChoice ?? null,
     });
     if (analysis) return analysis;
     const existing = await this.deps.analyses.findBySession(userId, fields.sessionId);
@@ -140,6 +155,33 @@ export class MediaUploadService {
     await Promise.allSettled(files.map((f) => this.deps.store.delete(f.objectKey)));
     if ((await this.deps.analyses.mediaFiles(analysis.id)).length === 0) await this.deps.analyses.delete(analysis.id);
   }
+}
+
+/** An optional height field (multipart text or JSON number); blank means not given. */
+function parseHeightCm(value: string | number | undefined): number | undefined {
+  const text = typeof value === 'number' ? String(value) : value?.trim();
+  if (!text) return undefined;
+  const height = Number(text);
+  const { min, max } = SUBJECT_HEIGHT_RANGE_CM;
+  if (!Number.isFinite(height) || height < min || height > max) {
+    throw errors.invalidRequest(`Invalid height_cm: ${text}. Give the subject's height in centimetres, from ${min} to ${max}`);
+  }
+  return height;
+}
+
+/**
+ * An optional person field (multipart text, or a JSON string or number), parsed like the CLI's `--person` and
+ * `--person-at`: a person number, or a point on the person. Blank or `auto` means the automatic rule.
+ */
+function parsePerson(value: string | number | undefined): UserSubjectChoice | undefined {
+  const text = typeof value === 'number' ? String(value) : value?.trim();
+  if (!text) return undefined;
+  const choice = parseSubjectChoice(text);
+  if (!choice) {
+    throw errors.invalidRequest(`Invalid person: ${text.slice(0, 64)}. Give a person number as \`postura analyze --list-people\` `
+      + 'prints them (e.g. 2), or a point on the person in pixels of the original picture, X,Y or X,Y@T at T seconds (e.g. 640,360@2.5)');
+  }
+  return choice.kind === 'auto' ? undefined : choice;
 }
 
 /** Raw SQL on a Kysely transaction, for enqueueing a job inside it. */

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, newUser, type TestUser } from '../../test/helpers/factories.ts';
+import { createAnalysesRepository } from '../analysis/analyses.repository.ts';
 import { multipart, pathOf, type MultipartPart } from '../../test/helpers/multipart.ts';
 import { createTestApp, type TestApp } from '../../test/helpers/test-app.ts';
 
@@ -64,6 +65,61 @@ describe('POST /api/video/upload', () => {
     expect(response.json().views_uploaded.sort()).toEqual(['front', 'left']);
     expect((await storedKeys(user, id)).sort()).toEqual([`videos/${user.id}/${id}/gy_front.jpg`, `videos/${user.id}/${id}/gy_left.mp4`]);
     expect(await t.queue.stats()).toMatchObject({ 'analyse-session': expect.any(Number) });
+  });
+
+  it("keeps the subject's height with the analysis, and refuses one that is no height, storing nothing", async () => {
+    const id = session();
+    const response = await upload([
+      { name: 'session_id', value: id }, { name: 'height_cm', value: ' 172.5 ' }, { name: 'front', filename: 'me.jpg', content: jpg },
+    ]);
+    expect(response.statusCode).toBe(201);
+    const analyses = createAnalysesRepository(t.database.db);
+    expect((await analyses.findById(response.json().analysis_id))?.subjectHeightCm).toBe(172.5);
+    const plain = await upload([{ name: 'session_id', value: session() }, { name: 'front', filename: 'me.jpg', content: jpg }]);
+    expect((await analyses.findById(plain.json().analysis_id))?.subjectHeightCm).toBeNull();
+
+    for (const height of ['1.72', '300', 'tall', '170cm']) {
+      const bad = session();
+      const refused = await upload([
+        { name: 'session_id', value: bad }, { name: 'height_cm', value: height }, { name: 'front', filename: 'me.jpg', content: jpg },
+      ]);
+      expect(refused.statusCode).toBe(400);
+      expect(refused.json().error).toMatch(/Invalid height_cm: .*from 50 to 250/);
+      expect(await storedKeys(user, bad)).toEqual([]);
+      expect(await analyses.findBySession(user.id, bad)).toBeNull();
+    }
+  });
+
+  it('keeps the chosen person with the analysis: a person number or a point, at a time or not', async () => {
+    const analyses = createAnalysesRepository(t.database.db);
+    for (const [person, choice] of [
+      ['2', { kind: 'id', id: 2 }],
+      [' 640.5, 360 ', { kind: 'point', x: 640.5, y: 360 }],
+      ['640,360@2.5', { kind: 'point', x: 640, y: 360, t: 2.5 }],
+      ['auto', null],
+      ['', null],
+    ] as const) {
+      const response = await upload([
+        { name: 'session_id', value: session() }, { name: 'person', value: person }, { name: 'front', filename: 'me.jpg', content: jpg },
+      ]);
+      expect(response.statusCode, person).toBe(201);
+      expect((await analyses.findById(response.json().analysis_id))?.subjectChoice, person).toEqual(choice);
+    }
+  });
+
+  it('refuses a person that is neither a number nor a point with 400, storing nothing', async () => {
+    const analyses = createAnalysesRepository(t.database.db);
+    for (const person of ['0', '-1', '2.5', 'two', '640,', '640,360@', '640,360@-1', '640;360', '1,2,3', '9'.repeat(400)]) {
+      const bad = session();
+      const refused = await upload([
+        { name: 'session_id', value: bad }, { name: 'person', value: person }, { name: 'front', filename: 'me.jpg', content: jpg },
+      ]);
+      expect(refused.statusCode, person).toBe(400);
+      expect(refused.json()).toMatchObject({ code: 'invalid_request' });
+      expect(refused.json().error).toMatch(/^Invalid person: .*a person number as `postura analyze --list-people` prints them.*X,Y or X,Y@T/);
+      expect(await storedKeys(user, bad)).toEqual([]);
+      expect(await analyses.findBySession(user.id, bad)).toBeNull();
+    }
   });
 
   it('answers 409 for a session id already used, listing its files', async () => {

@@ -39,7 +39,12 @@ export async function mediaRoutes(fastify: FastifyInstance, deps: MediaRoutesDep
     preHandler: guards.requireUser,
     schema: {
       tags, summary: 'Upload 1 to 4 views (front, left, right, back; or one `file` of unknown view) as multipart',
-      description: 'Fields session_id (required), model (default cx) and profile (default stance) must come before the files.',
+      description: 'Fields session_id (required), model (default cx), profile (default stance), height_cm (optional: the '
+        + "subject's height in cm, 50 to 250, the scale of every cm value; estimated from body proportions when absent) "
+        + 'and person (optional: who to analyse in every view when several people are in it, either a person number as '
+        + '`postura analyze --list-people` prints them, e.g. "2", or a point on the person in pixels of the original '
+        + 'picture, "X,Y" or "X,Y@T" at T seconds, e.g. "640,360@2.5"; default: the person visible longest, then the '
+        + 'largest) must come before the files.',
       consumes: ['multipart/form-data'],
       response: { 201: UploadResponse, 207: UploadResponse, ...studioErrors(400, 401, 409, 413, 415) },
     },

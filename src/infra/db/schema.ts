@@ -84,6 +84,10 @@ export interface AnalysesTable {
   attempts: Generated<number>;
   result: ColumnType<Record<string, unknown> | null, string | null | undefined, string | null>;
   overall_score: number | null;
+  /** Given at upload (cm, 50-250); null when not given. */
+  subject_height_cm: ColumnType<number | null, number | null | undefined, number | null>;
+  /** jsonb, given at upload: `{ kind: 'id', id }` or `{ kind: 'point', x, y, t? }`; null: the automatic rule. */
+  subject_choice: ColumnType<unknown, string | null | undefined, string | null>;
   created_at: ColumnType<Date, Date | undefined, never>;
   started_at: Date | null;
   finished_at: Date | null;
