@@ -10,6 +10,7 @@
 // Run alone: `node --import tsx bench/pose.bench.ts [--seconds=10] [--rss-seconds=60] [--models=cx,gy] [--rss-only]`
 // (--rss-only: just the two peak-RSS figures, pipeline process and real CLI).
 import { execFile, spawn } from 'node:child_process';
+import { rm } from 'node:fs/promises';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -38,6 +39,8 @@ export interface PipelineFigure {
   workers: number;
   fps: number;
   frames: number;
+  /** Frames with the subject (the rest are gaps: no landmark pass ran on them). */
+  found: number;
   /** pipeline fps / (workers × bare 1-worker fps): goal ≥ 0.9. */
   efficiency: number;
   /** Tracked frames, lost ones found again by the wider crop, whole-frame searches, tracked frames handed to the
@@ -94,13 +97,23 @@ function sourceVideo(): string {
   return src;
 }
 
-/** A `seconds`-long 1080p H.264 copy of the Sports2D demo (looped), made once in the temp dir. */
+/**
+ * A `seconds`-long 1080p H.264 video of the Sports2D demo's subject (the woman walking past, 1.7 s to 6.3 s of the
+ * demo) walking there and back again, made once in the temp dir. The subject is on every frame and never jumps:
+ * frames without the subject are gaps the pipeline skips, and a loop that teleported her back to the start would
+ * make each pass a new person (both would flatter the pipeline against the bare loop, which runs every frame).
+ */
 export async function makeBenchVideo(seconds: number): Promise<string> {
-  const out = path.join(os.tmpdir(), `postura-bench-1080p-${seconds}s.mp4`);
+  const out = path.join(os.tmpdir(), `postura-bench-walk-1080p-${seconds}s.mp4`);
   if (existsSync(out)) return out;
   const tmp = `${out}.${process.pid}.mp4`;
-  await execFileAsync(resolveFfmpegPath(), ['-v', 'error', '-y', '-stream_loop', String(Math.ceil(seconds / 7) + 1), '-i', sourceVideo(),
-    '-t', String(seconds), '-an', '-vf', 'scale=1920:1080', '-c:v', 'libx264', '-preset', 'ultrafast', '-crf', '23', '-pix_fmt', 'yuv420p', tmp]);
+  const segment = `${out}.${process.pid}.there-and-back.mp4`;
+  const encode = ['-an', '-c:v', 'libx264', '-preset', 'ultrafast', '-crf', '23', '-pix_fmt', 'yuv420p'];
+  await execFileAsync(resolveFfmpegPath(), ['-v', 'error', '-y', '-i', sourceVideo(), '-filter_complex',
+    '[0:v]trim=1.7:6.3,setpts=PTS-STARTPTS,scale=1920:1080,split[a][b];[b]reverse[r];[a][r]concat=n=2:v=1[v]', '-map', '[v]', ...encode, segment]);
+  await execFileAsync(resolveFfmpegPath(), ['-v', 'error', '-y', '-stream_loop', String(Math.ceil(seconds / 9.2)), '-i', segment,
+    '-t', String(seconds), ...encode, tmp]);
+  await rm(segment, { force: true });
   await import('node:fs/promises').then((fs) => fs.rename(tmp, out));
   return out;
 }
@@ -142,17 +155,23 @@ async function bare(model: string, frames: RgbImage[], workers: number): Promise
   }
 }
 
-async function pipeline(model: string, workers: number, video: string, bare1: number): Promise<PipelineFigure> {
+async function pipeline(model: string, workers: number, video: string, bare1: number, warmFrame: RgbImage): Promise<PipelineFigure> {
   const pool = createPoseWorkerPool({ models: [model], size: workers });
   try {
     await pool.ready();
+    // As in a server that has analysed before: one worker holds the person locator (the bare loops preload it too).
+    await pool.people({ ...warmFrame, data: warmFrame.data.slice() }, { model, sequence: true });
     const load = loadavg();
     const t0 = performance.now();
     let frames = 0;
-    for await (const _ of estimateMedia(video, { estimator: pool, model, frameStep: 2, inFlight: 2 * workers })) frames++;
+    let found = 0;
+    for await (const f of estimateMedia(video, { estimator: pool, model, frameStep: 2 })) {
+      frames++;
+      if (f.keypoints) found++;
+    }
     const fps = frames / ((performance.now() - t0) / 1000);
     const st = await sumStats(pool);
-    return { workers, fps, frames, efficiency: fps / (workers * bare1), tracked: st.tracked, rescued: st.rescued, searches: st.searches, retries: pool.retries, load };
+    return { workers, fps, frames, found, efficiency: fps / (workers * bare1), tracked: st.tracked, rescued: st.rescued, searches: st.searches, retries: pool.retries, load };
   } finally {
     await pool.close();
   }
@@ -253,9 +272,9 @@ export async function runPoseBench(
     }
     const pipe: PipelineFigure[] = [];
     for (const workers of [1, 2]) {
-      const p = await pipeline(model, workers, video, b1.fps);
+      const p = await pipeline(model, workers, video, b1.fps, sample[0]!);
       pipe.push(p);
-      log(`pose ${model} pipeline ${workers}w: ${p.fps.toFixed(2)} fps (${p.frames} frames; ${p.tracked} tracked, ${p.rescued} found again by a wider crop, ${p.searches} searches, ` +
+      log(`pose ${model} pipeline ${workers}w: ${p.fps.toFixed(2)} fps (${p.frames} frames, the subject on ${p.found}; ${p.tracked} tracked, ${p.rescued} found again by a wider crop, ${p.searches} searches, ` +
         `${p.retries} handed to the locator worker), efficiency ${p.efficiency.toFixed(2)} (goal ≥ 0.9) (load ${p.load})`);
     }
     const r: ModelBench = { model, bare: [b1, b2], pipeline: pipe, bareScaling: b2.fps / b1.fps, scaling: pipe[1]!.fps / pipe[0]!.fps };
@@ -278,7 +297,12 @@ export async function runPoseBench(
   }
   const goals: PoseBenchResult['goals'] = [];
   for (const m of results) {
-    for (const p of m.pipeline) goals.push({ goal: `${m.model} pipeline ${p.workers}w ≥ 0.9 × ${p.workers} × bare`, value: p.efficiency.toFixed(2), met: p.efficiency >= 0.9 });
+    for (const p of m.pipeline) {
+      // Issue 11: deterministic tracking may not cost the speed: the pipeline with N workers against N bare threads.
+      const bareN = m.bare.find((b) => b.workers === p.workers)!;
+      const ratio = p.fps / bareN.fps;
+      goals.push({ goal: `${m.model} pipeline ${p.workers}w ≥ 0.8 × bare ${p.workers}-thread fps`, value: `${ratio.toFixed(2)} (${p.fps.toFixed(2)} / ${bareN.fps.toFixed(2)} fps)`, met: ratio >= 0.8 });
+    }
   }
   const cx = results.find((m) => m.model === 'cx');
   if (cx) goals.push({ goal: 'cx pipeline 2w ≥ 1.7 × 1w', value: `${cx.scaling.toFixed(2)}× (bare ${cx.bareScaling.toFixed(2)}×)`, met: cx.scaling >= 1.7 });
@@ -303,7 +327,7 @@ async function rssChild(model: string, workers: number, video: string): Promise<
     console.error(`rss-child frame ${frames}: main rss ${mb(m.rss)} heap ${mb(m.heapUsed)} ext ${mb(m.external)} ab ${mb(m.arrayBuffers)} MB; workers ` +
       s.map((w) => `[wasm ${mb(w.wasmHeapBytes)} js ${mb(w.jsHeapBytes)} tensors ${w.tensors} ${w.loaded.join('+')}]`).join(' '));
   };
-  for await (const _ of estimateMedia(video, { estimator: pool, model, frameStep: 2, inFlight: 2 * workers })) {
+  for await (const _ of estimateMedia(video, { estimator: pool, model, frameStep: 2 })) {
     frames++;
     if (statsEvery > 0 && frames % statsEvery === 0) await report();
   }
