@@ -19,6 +19,7 @@ import { installBodyDepthLimit } from './http/body-depth.ts';
 import { LiveError, StudioError } from './http/common.schemas.ts';
 import { handleFrameworkError, installErrorHandler } from './http/error-handler.ts';
 import { healthRoutes, type ReadinessChecks } from './http/health.routes.ts';
+import { installJsonBodyParser } from './http/json-body.ts';
 import { createMetricsRegistry, installRequestMetrics } from './http/metrics.ts';
 import type { DatabaseHandle } from './infra/db/database.ts';
 import { MemoryPubSub } from './infra/pubsub/memory-pubsub.ts';
@@ -90,6 +91,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   installErrorHandler(app);
   installBodyDepthLimit(app);
+  installJsonBodyParser(app);
   await app.register(fastifyCookie);
   await app.register(fastifyHelmet, { contentSecurityPolicy: false });
   if (config.auth.allowedOrigins.length > 0) {

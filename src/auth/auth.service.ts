@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import type { AuthConfig } from '../config/config.ts';
 import { errors } from '../errors/app-error.ts';
-import type { RateLimiter } from '../infra/rate-limit/rate-limiter.ts';
+import type { RateLimitDecision, RateLimiter } from '../infra/rate-limit/rate-limiter.ts';
 import { normalizeEmail, type User } from '../users/user.ts';
 import type { UsersRepository } from '../users/users.repository.ts';
 import type { PasswordHasher } from './password-hasher.ts';
@@ -19,7 +20,13 @@ export interface AuthServiceDeps {
   tokens: TokenService;
   hasher: PasswordHasher;
   limiter: RateLimiter;
-  limits: { ipAttempts: number; emailAttempts: number; attemptWindowSeconds: number };
+  limits: Pick<AuthConfig, 'ipAttempts' | 'emailAttempts' | 'ipAttemptCeiling' | 'attemptWindowSeconds'>;
+}
+
+interface FailureBudget {
+  key: string;
+  limit: number;
+  windowMs: number;
 }
 
 export interface Registration {
@@ -42,7 +49,8 @@ export class AuthService {
 
   async register(input: Registration, clientIp: string): Promise<User> {
     const email = normalizeEmail(input.email);
-    await this.assertAttemptAllowed(clientIp, email);
+    await this.countAttempt(clientIp);
+    await this.assertFailuresLeft(this.failureBudgets(clientIp, email));
     assertValidEmail(email);
     const name = input.name.trim();
     if (!name) throw errors.missingFields();
@@ -55,19 +63,32 @@ export class AuthService {
       passwordHash: await this.deps.hasher.hash(input.password),
       settings: input.settings ?? {},
     });
-    if (!user) throw errors.emailTaken();
+    if (!user) {
+      // A taken email is what probing for accounts looks like; a typo in a password is not, so only this counts.
+      await this.chargeFailure(this.failureBudgets(clientIp, email));
+      throw errors.emailTaken();
+    }
     return user;
   }
 
   /** Checks credentials and issues an access token living `ttlSeconds` (each client family has its own default). */
   async login(credentials: { email: string; password: string }, clientIp: string, ttlSeconds: number): Promise<Session> {
     const email = normalizeEmail(credentials.email);
-    await this.assertAttemptAllowed(clientIp, email);
+    await this.countAttempt(clientIp);
+    const [ipBudget, emailBudget] = this.failureBudgets(clientIp, email);
+    await this.assertFailuresLeft([ipBudget]);
+    // The one budget taken before the outcome is known: atomically, so a burst of parallel guesses at one account
+    // gets exactly its failures and no more. The right password gives it back, with the email's earlier failures.
+    assertAllowed(await this.deps.limiter.consume(emailBudget.key, emailBudget));
     const found = await this.deps.users.findUserByEmail(email);
     const valid = found
       ? await this.deps.hasher.verify(found.passwordHash, credentials.password)
       : (await this.deps.hasher.verify(await this.getDecoyHash(), credentials.password), false);
-    if (!found || !valid) throw errors.invalidCredentials();
+    if (!found || !valid) {
+      await this.chargeFailure([ipBudget]);
+      throw errors.invalidCredentials();
+    }
+    await this.deps.limiter.reset(emailBudget.key);
     const { passwordHash: _omitted, ...user } = found;
     return { user, token: await this.deps.tokens.issueAccessToken(user.id, ttlSeconds) };
   }
@@ -138,20 +159,44 @@ export class AuthService {
     return { user, created: true };
   }
 
-  private async assertAttemptAllowed(clientIp: string, email: string): Promise<void> {
+  /** Every attempt, success or not, spends the IP's ceiling. */
+  private async countAttempt(clientIp: string): Promise<void> {
+    const { ipAttemptCeiling, attemptWindowSeconds } = this.deps.limits;
+    const options = { limit: ipAttemptCeiling, windowMs: attemptWindowSeconds * 1000 };
+    assertAllowed(await this.deps.limiter.consume(`auth:attempts:ip:${clientIp}`, options));
+  }
+
+  private failureBudgets(clientIp: string, email: string): [FailureBudget, FailureBudget] {
     const { ipAttempts, emailAttempts, attemptWindowSeconds } = this.deps.limits;
     const windowMs = attemptWindowSeconds * 1000;
-    for (const [key, limit] of [[`auth:ip:${clientIp}`, ipAttempts], [`auth:email:${email}`, emailAttempts]] as const) {
-      const decision = await this.deps.limiter.consume(key, { limit, windowMs });
-      if (!decision.allowed) {
-        throw errors.rateLimited(Math.ceil(decision.retryAfterMs / 1000), 'Too many attempts, try again later');
-      }
-    }
+    return [
+      { key: `auth:failures:ip:${clientIp}`, limit: ipAttempts, windowMs },
+      { key: `auth:failures:email:${email}`, limit: emailAttempts, windowMs },
+    ];
+  }
+
+  /**
+   * Failures are looked at before an attempt and charged after it fails, so successes never spend them: logins
+   * racing from one NAT are not refused for each other's successes. What a race of failures can gain over the
+   * budget is bounded by the ceiling.
+   */
+  private async assertFailuresLeft(budgets: readonly FailureBudget[]): Promise<void> {
+    for (const budget of budgets) assertAllowed(await this.deps.limiter.peek(budget.key, budget));
+  }
+
+  private async chargeFailure(budgets: readonly FailureBudget[]): Promise<void> {
+    for (const budget of budgets) await this.deps.limiter.consume(budget.key, budget);
   }
 
   private getDecoyHash(): Promise<string> {
     this.decoyHash ??= this.deps.hasher.hash(randomUUID());
     return this.decoyHash;
+  }
+}
+
+function assertAllowed(decision: RateLimitDecision): void {
+  if (!decision.allowed) {
+    throw errors.rateLimited(Math.ceil(decision.retryAfterMs / 1000), 'Too many attempts, try again later');
   }
 }
 

@@ -33,7 +33,7 @@ describe('POST /auth/register', () => {
   ])('answers 400 "Missing required fields" for %j', async (payload) => {
     const response = await post('/auth/register', payload);
     expect(response.statusCode).toBe(400);
-    expect(response.json()).toEqual({ error: 'Missing required fields', code: 'missing_fields' });
+    expect(response.json()).toEqual({ error: 'Missing required fields', message: 'Missing required fields', code: 'missing_fields' });
   });
 
   it('refuses an invalid email and a short password with 400', async () => {
@@ -93,9 +93,27 @@ describe('POST /auth/login', () => {
     }
   });
 
+  it('sets SameSite=None (and so Secure) for a web client on another site when COOKIE_SAMESITE=none, and clears it alike', async () => {
+    const crossSite = await createTestApp({ auth: { cookieSameSite: 'none', allowedOrigins: ['https://studio.example'] } });
+    try {
+      const user = await newUser(crossSite.app);
+      const login = await crossSite.app.inject({ method: 'POST', url: '/auth/login', payload: { email: user.email, password: user.password } });
+      const cookie = login.cookies.find((c) => c.name === 'access_token_cookie');
+      expect(cookie).toMatchObject({ sameSite: 'None', secure: true, httpOnly: true });
+      const logout = await crossSite.app.inject({
+        method: 'POST', url: '/auth/logout', cookies: { access_token_cookie: cookie!.value }, headers: { origin: 'https://studio.example' },
+      });
+      expect(logout.statusCode).toBe(200);
+      expect(logout.cookies.find((c) => c.name === 'access_token_cookie')).toMatchObject({ value: '', sameSite: 'None', secure: true });
+    } finally {
+      await crossSite.close();
+    }
+  });
+
   it('answers 400 when a field is missing and 401 for wrong credentials or an unknown email', async () => {
     const user = await newUser(t.app);
-    expect((await post('/auth/login', { email: user.email })).json()).toEqual({ error: 'Missing email or password', code: 'missing_fields' });
+    expect((await post('/auth/login', { email: user.email })).json())
+      .toEqual({ error: 'Missing email or password', message: 'Missing email or password', code: 'missing_fields' });
     const wrong = await post('/auth/login', { email: user.email, password: 'wrong password' });
     expect(wrong.statusCode).toBe(401);
     expect(wrong.json()).toMatchObject({ error: 'Invalid credentials' });
@@ -151,6 +169,50 @@ describe('authenticated studio routes', () => {
   });
 });
 
+describe('studio error bodies', () => {
+  it('carry `message` beside `error` (the web client\'s toasts read it): 400, 401, 409', async () => {
+    const invalid = await post('/auth/register', { email: 'a@b.co', name: { first: 'x' }, password: 'password123' });
+    expect(invalid.statusCode).toBe(400);
+    expect(invalid.json()).toEqual({
+      error: 'Invalid body.name: must be string', message: 'Invalid body.name: must be string', code: 'invalid_request',
+    });
+    const anonymous = await t.app.inject({ url: '/auth/profile' });
+    expect(anonymous.statusCode).toBe(401);
+    expect(anonymous.json()).toEqual({
+      error: 'Authentication credentials were not provided.', message: 'Authentication credentials were not provided.',
+      code: 'unauthenticated',
+    });
+    const user = await newUser(t.app);
+    const taken = await post('/auth/register', { email: user.email, name: 'x', password: 'password123' });
+    expect(taken.statusCode).toBe(409);
+    expect(taken.json()).toEqual({ error: 'User already exists', message: 'User already exists', code: 'email_taken' });
+    const session = await t.app.inject({ url: '/auth/validate-session', headers: bearer('not.a.jwt') });
+    expect(session.json()).toMatchObject({ logged_in: false, message: session.json().error });
+  });
+
+  it('leave the live family\'s `{detail, code}` as it was', async () => {
+    const anonymous = await t.app.inject({ url: '/api/auth/me/' });
+    expect(anonymous.statusCode).toBe(401);
+    expect(anonymous.json()).toEqual({ detail: 'Authentication credentials were not provided.', code: 'unauthenticated' });
+  });
+});
+
+describe('GET /auth/gen-tele-link', () => {
+  it('answers 501: the messaging bot is not part of Postura; 401 without a token', async () => {
+    const user = await newUser(t.app);
+    const response = await t.app.inject({ url: '/auth/gen-tele-link', headers: bearer(user.token) });
+    expect(response.statusCode).toBe(501);
+    expect(response.json()).toEqual({
+      error: 'Linking a messaging bot is not available in Postura',
+      message: 'Linking a messaging bot is not available in Postura',
+      code: 'not_implemented',
+    });
+    const anonymous = await t.app.inject({ url: '/auth/gen-tele-link' });
+    expect(anonymous.statusCode).toBe(401);
+    expect(anonymous.json().code).toBe('unauthenticated');
+  });
+});
+
 describe('cookie authentication', () => {
   async function loginCookie(): Promise<string> {
     const user = await newUser(t.app);
@@ -198,23 +260,95 @@ describe('cookie authentication', () => {
 });
 
 describe('brute-force limits', () => {
-  it('limits login attempts per email with 429 and Retry-After, then per IP', async () => {
+  const login = (app: TestApp['app'], email: string, password: string, ip = '10.0.0.1') =>
+    app.inject({ method: 'POST', url: '/auth/login', payload: { email, password }, remoteAddress: ip });
+
+  it('count failures only: 50 right logins in a row from one IP all succeed', async () => {
     const limited = await createTestApp({ auth: { emailAttempts: 3, ipAttempts: 6, attemptWindowSeconds: 60 } });
     try {
-      const user = await newUser(limited.app); // registration is one attempt for this email and this IP
-      const attempt = (email: string, ip: string) => limited.app.inject({
-        method: 'POST', url: '/auth/login', payload: { email, password: 'wrong-password' }, remoteAddress: ip,
+      const user = await newUser(limited.app);
+      for (let i = 0; i < 50; i++) expect((await login(limited.app, user.email, user.password)).statusCode, `login ${i}`).toBe(200);
+      const live = await limited.app.inject({
+        method: 'POST', url: '/api/auth/login/', payload: { email: user.email, password: user.password }, remoteAddress: '10.0.0.1',
       });
-      for (let i = 0; i < 2; i++) expect((await attempt(user.email, '10.0.0.2')).statusCode).toBe(401);
-      const blocked = await attempt(user.email, '10.0.0.3');
+      expect(live.statusCode).toBe(200);
+    } finally {
+      await limited.close();
+    }
+  });
+
+  it('refuse an email after its failures with 429 and Retry-After; other emails from that IP still log in', async () => {
+    const limited = await createTestApp({ auth: { emailAttempts: 3, ipAttempts: 6, attemptWindowSeconds: 60 } });
+    try {
+      const [target, other] = [await newUser(limited.app), await newUser(limited.app)];
+      for (let i = 0; i < 3; i++) expect((await login(limited.app, target.email, 'wrong-password')).statusCode).toBe(401);
+      const blocked = await login(limited.app, target.email, 'wrong-password', '10.0.0.3');
       expect(blocked.statusCode).toBe(429);
       expect(Number(blocked.headers['retry-after'])).toBeGreaterThan(0);
-      // The right password does not get through a blocked email either.
-      const right = await limited.app.inject({ method: 'POST', url: '/auth/login', payload: { email: user.email, password: user.password } });
-      expect(right.statusCode).toBe(429);
-      // Per IP: six attempts from one address on different emails, the seventh is refused.
-      for (let i = 0; i < 6; i++) expect((await attempt(uniqueEmail(), '10.0.0.9')).statusCode).toBe(401);
-      expect((await attempt(uniqueEmail(), '10.0.0.9')).statusCode).toBe(429);
+      expect(blocked.json()).toMatchObject({ code: 'rate_limited', message: 'Too many attempts, try again later' });
+      // The right password does not get through a blocked email either, from any address.
+      expect((await login(limited.app, target.email, target.password, '10.0.0.4')).statusCode).toBe(429);
+      expect((await login(limited.app, other.email, other.password)).statusCode).toBe(200);
+    } finally {
+      await limited.close();
+    }
+  });
+
+  it('clear an email\'s failures when its right password is given', async () => {
+    const limited = await createTestApp({ auth: { emailAttempts: 3, ipAttempts: 100, attemptWindowSeconds: 60 } });
+    try {
+      const user = await newUser(limited.app);
+      for (let round = 0; round < 3; round++) {
+        for (let i = 0; i < 2; i++) expect((await login(limited.app, user.email, 'wrong-password')).statusCode).toBe(401);
+        expect((await login(limited.app, user.email, user.password)).statusCode, `round ${round}`).toBe(200);
+      }
+      for (let i = 0; i < 3; i++) expect((await login(limited.app, user.email, 'wrong-password')).statusCode).toBe(401);
+      expect((await login(limited.app, user.email, 'wrong-password')).statusCode).toBe(429);
+    } finally {
+      await limited.close();
+    }
+  });
+
+  it('refuse an IP after its failures on many emails, and after its ceiling of attempts of any outcome', async () => {
+    const limited = await createTestApp({ auth: { emailAttempts: 3, ipAttempts: 6, ipAttemptCeiling: 12, attemptWindowSeconds: 60 } });
+    try {
+      const user = await newUser(limited.app);
+      for (let i = 0; i < 6; i++) expect((await login(limited.app, uniqueEmail(), 'wrong-password', '10.0.0.9')).statusCode).toBe(401);
+      expect((await login(limited.app, uniqueEmail(), 'wrong-password', '10.0.0.9')).statusCode).toBe(429);
+      expect((await login(limited.app, user.email, user.password, '10.0.0.9')).statusCode).toBe(429);
+      // Successes alone reach the ceiling too, and then signups are refused as well.
+      for (let i = 0; i < 12; i++) expect((await login(limited.app, user.email, user.password, '10.0.0.10')).statusCode).toBe(200);
+      expect((await login(limited.app, user.email, user.password, '10.0.0.10')).statusCode).toBe(429);
+      const signup = await limited.app.inject({
+        method: 'POST', url: '/auth/register', payload: { email: uniqueEmail(), name: 'x', password: 'password123' }, remoteAddress: '10.0.0.10',
+      });
+      expect(signup.statusCode).toBe(429);
+    } finally {
+      await limited.close();
+    }
+  });
+
+  it('count a signup for a taken email as a failure, a new account only against the ceiling', async () => {
+    const limited = await createTestApp({ auth: { emailAttempts: 2, ipAttempts: 3, ipAttemptCeiling: 50, attemptWindowSeconds: 60 } });
+    try {
+      const register = (email: string, ip: string, url = '/auth/register') => limited.app.inject({
+        method: 'POST', url, payload: { email, name: 'x', password: 'password123' }, remoteAddress: ip,
+      });
+      for (let i = 0; i < 10; i++) expect((await register(uniqueEmail(), '10.0.1.1')).statusCode).toBe(201);
+      const taken = uniqueEmail('taken');
+      expect((await register(taken, '10.0.1.2')).statusCode).toBe(201);
+      expect((await register(taken, '10.0.1.2')).statusCode).toBe(409);
+      expect((await register(taken, '10.0.1.3', '/api/auth/signup/')).statusCode).toBe(400);
+      // Two failures for this email: the third try is refused from any address, and says so in its family's shape.
+      const blocked = await register(taken, '10.0.1.4', '/api/auth/signup/');
+      expect(blocked.statusCode).toBe(429);
+      expect(blocked.json()).toEqual({ detail: 'Too many attempts, try again later', code: 'rate_limited' });
+      // Taken emails tried from one address are that address's failures too: after its third, even a new one waits.
+      for (const email of [uniqueEmail('taken'), uniqueEmail('taken')]) {
+        expect((await register(email, '10.0.1.5')).statusCode).toBe(201);
+        expect((await register(email, '10.0.1.2')).statusCode).toBe(409);
+      }
+      expect((await register(uniqueEmail(), '10.0.1.2')).statusCode).toBe(429);
     } finally {
       await limited.close();
     }

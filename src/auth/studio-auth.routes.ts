@@ -4,7 +4,7 @@ import { Type } from 'typebox';
 import type { AuthConfig } from '../config/config.ts';
 import { errors, isAppError } from '../errors/app-error.ts';
 import {
-  clearAccessCookie, isSecureCookie, setAccessCookie, type AuthGuards,
+  clearAccessCookie, cookiePolicy, setAccessCookie, type AuthGuards,
 } from '../http/authenticate.ts';
 import { studioErrors } from '../http/common.schemas.ts';
 import type { AuthService } from './auth.service.ts';
@@ -57,7 +57,7 @@ export async function studioAuthRoutes(fastify: FastifyInstance, deps: StudioAut
     const { email, password } = request.body;
     if (!email || !password) throw errors.missingFields('Missing email or password');
     const { user, token } = await auth.login({ email, password }, request.ip, config.studioTokenTtlSeconds);
-    setAccessCookie(reply, token, isSecureCookie(request, config, deps.production));
+    setAccessCookie(reply, token, cookiePolicy(request, config, deps.production));
     return { message: 'Login successful', user: toUserBody(user), token: token.token, access_token: token.token };
   });
 
@@ -69,7 +69,7 @@ export async function studioAuthRoutes(fastify: FastifyInstance, deps: StudioAut
     },
   }, async (request, reply) => {
     await auth.logout(request.auth!.token);
-    clearAccessCookie(reply, isSecureCookie(request, config, deps.production));
+    clearAccessCookie(reply, cookiePolicy(request, config, deps.production));
     return { message: 'Logged out successfully' };
   });
 
@@ -83,7 +83,9 @@ export async function studioAuthRoutes(fastify: FastifyInstance, deps: StudioAut
       tags, summary: 'Whether the presented token is a live session',
       response: {
         200: Type.Object({ logged_in: Type.Literal(true), user: UserRef }),
-        401: Type.Object({ logged_in: Type.Literal(false), error: Type.String(), code: Type.String() }),
+        401: Type.Object({
+          logged_in: Type.Literal(false), error: Type.String(), message: Type.String(), code: Type.String(),
+        }),
       },
     },
   }, async (request, reply) => {
@@ -92,7 +94,9 @@ export async function studioAuthRoutes(fastify: FastifyInstance, deps: StudioAut
       return { logged_in: true as const, user: toUserBody(request.auth!.user) };
     } catch (error) {
       if (!isAppError(error) || !['unauthenticated', 'invalid_token'].includes(error.code)) throw error;
-      return reply.status(401).send({ logged_in: false as const, error: error.message, code: error.code });
+      return reply.status(401).send({
+        logged_in: false as const, error: error.message, message: error.message, code: error.code,
+      });
     }
   });
 
@@ -112,5 +116,20 @@ export async function studioAuthRoutes(fastify: FastifyInstance, deps: StudioAut
       expires_in: config.wsTokenTtlSeconds,
       message: 'WebSocket token generated; it works once, within 5 minutes',
     };
+  });
+
+  // The studio web client offers to link a messaging bot (an optional add-on of the service it was written for).
+  // Postura has none; a clear 501 lets the client show why instead of failing on a 404.
+  app.get('/auth/gen-tele-link', {
+    preHandler: guards.requireUser,
+    schema: {
+      tags,
+      summary: 'Messaging bot link: not available in Postura',
+      description: 'The studio web client asks for a link to a messaging bot, an optional feature Postura does not '
+        + 'provide: always 501 with a studio error body (`code: not_implemented`) for a signed-in user, 401 otherwise.',
+      response: studioErrors(401, 501),
+    },
+  }, async () => {
+    throw errors.notImplemented('Linking a messaging bot is not available in Postura');
   });
 }

@@ -15,6 +15,13 @@ describe('loadConfig', () => {
     expect(config.auth.studioTokenTtlSeconds).toBe(10_800);
     expect(config.auth.liveTokenTtlSeconds).toBe(604_800);
     expect(config.auth.wsTokenTtlSeconds).toBe(300);
+    expect(config.auth).toMatchObject({ ipAttempts: 30, emailAttempts: 10, ipAttemptCeiling: 300, attemptWindowSeconds: 900 });
+  });
+
+  it('reads the brute-force budgets: failures per IP and per email, and the ceiling of all attempts per IP', () => {
+    const config = loadConfig({ AUTH_IP_ATTEMPTS: '40', AUTH_EMAIL_ATTEMPTS: '5', AUTH_IP_ATTEMPT_CEILING: '1000' });
+    expect(config.auth).toMatchObject({ ipAttempts: 40, emailAttempts: 5, ipAttemptCeiling: 1000 });
+    expect(() => loadConfig({ AUTH_IP_ATTEMPT_CEILING: '0' })).toThrow(/AUTH_IP_ATTEMPT_CEILING/);
   });
 
   it('switches to server adapters when their URLs are set', () => {

@@ -49,12 +49,28 @@ export interface AuthConfig {
   /** Browser origins allowed to send cookie-authenticated state changes (and CORS). */
   allowedOrigins: readonly string[];
   cookieSecure: 'auto' | boolean;
-  /** Brute-force limits: attempts per window, per client IP and per email. */
+  /** The access cookie's SameSite: `lax`, or `none` for a web client served from another site (forces Secure). */
+  cookieSameSite: 'lax' | 'strict' | 'none';
+  /**
+   * Brute-force limits per window: FAILED logins and signups (wrong password, unknown or taken email) per client
+   * IP and per email; a login with the right password clears that email's failures. Successes are not counted
+   * here, so a classroom behind one NAT or a test suite is not locked out by logging in.
+   */
   ipAttempts: number;
   emailAttempts: number;
+  /** All logins and signups per client IP per window, successes included: a generous ceiling against stuffing. */
+  ipAttemptCeiling: number;
   attemptWindowSeconds: number;
   /** Anonymous live writes that create rows (session starts, device metrics): per client IP per minute, each. */
   anonymousWritesPerMinute: number;
+}
+
+export interface StudioConfig {
+  /**
+   * The body of GET /api/analysis/list: `object` is the documented `{analyses, next_cursor}`; `array` is the bare list
+   * the existing studio web client reads (next page's cursor in the `X-Next-Cursor` header).
+   */
+  analysisListShape: 'object' | 'array';
 }
 
 export interface Config {
@@ -75,6 +91,7 @@ export interface Config {
   storage: StorageConfig;
   uploads: UploadsConfig;
   jobs: JobsConfig;
+  studio: StudioConfig;
 }
 
 export class ConfigError extends Error {
@@ -129,8 +146,10 @@ export function loadConfig(env: Env, overrides: DeepPartial<Config> = {}): Confi
       wsTokenTtlSeconds: 300,
       allowedOrigins: read.list('ALLOWED_ORIGINS', []),
       cookieSecure: env.COOKIE_SECURE?.trim() ? read.boolean('COOKIE_SECURE', false) : 'auto',
+      cookieSameSite: read.oneOf('COOKIE_SAMESITE', ['lax', 'strict', 'none'] as const, 'lax'),
       ipAttempts: read.integer('AUTH_IP_ATTEMPTS', 30, { min: 1 }),
       emailAttempts: read.integer('AUTH_EMAIL_ATTEMPTS', 10, { min: 1 }),
+      ipAttemptCeiling: read.integer('AUTH_IP_ATTEMPT_CEILING', 300, { min: 1 }),
       attemptWindowSeconds: read.integer('AUTH_ATTEMPT_WINDOW_SECONDS', 900, { min: 1 }),
       anonymousWritesPerMinute: read.integer('ANONYMOUS_WRITES_PER_MINUTE', 120, { min: 1 }),
     },
@@ -148,7 +167,8 @@ export function loadConfig(env: Env, overrides: DeepPartial<Config> = {}): Confi
         }
       : { driver: 'fs', root: path.join(dataDir, 'objects') },
     uploads: {
-      maxFileBytes: read.integer('UPLOAD_MAX_FILE_BYTES', 500 * 1024 * 1024, { min: 1 }),
+      // At most 5 GiB: S3's limit for one PUT (a direct upload) and for one CopyObject (an upload's commit).
+      maxFileBytes: read.integer('UPLOAD_MAX_FILE_BYTES', 500 * 1024 * 1024, { min: 1, max: 5 * 1024 ** 3 }),
       signedUrlTtlSeconds: read.integer('SIGNED_URL_TTL_SECONDS', 3600, { min: 1, max: 7 * 24 * 3600 }),
       webhookSecret: read.optionalString('MINIO_WEBHOOK_SECRET') ?? null,
     },
@@ -160,6 +180,9 @@ export function loadConfig(env: Env, overrides: DeepPartial<Config> = {}): Confi
       pollIntervalSeconds: 1,
       superviseIntervalSeconds: read.integer('QUEUE_SUPERVISE_INTERVAL_SECONDS', 30, { min: 1, max: 3600 }),
       frameStep: read.integer('ANALYSIS_FRAME_STEP', 2, { min: 1, max: 120 }),
+    },
+    studio: {
+      analysisListShape: read.oneOf('ANALYSIS_LIST_SHAPE', ['object', 'array'] as const, 'object'),
     },
   };
 

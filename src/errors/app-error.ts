@@ -14,6 +14,7 @@ export const ERROR_CODES = [
   'not_found',
   'conflict',
   'rate_limited',
+  'not_implemented',
   'payload_too_large',
   'unsupported_media_type',
   'unavailable',
@@ -58,6 +59,7 @@ export const errors = {
   conflict: (message: string, details?: Record<string, unknown>) => new AppError('conflict', message, details),
   rateLimited: (retryAfterSeconds: number, message = 'Too many attempts, try again later') =>
     new AppError('rate_limited', message, {}, retryAfterSeconds),
+  notImplemented: (message: string) => new AppError('not_implemented', message),
   payloadTooLarge: (message: string) => new AppError('payload_too_large', message),
   unsupportedMediaType: (message: string) => new AppError('unsupported_media_type', message),
   unavailable: (message: string) => new AppError('unavailable', message),

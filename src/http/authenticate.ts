@@ -89,25 +89,34 @@ function originOf(url: string | undefined): string | undefined {
   }
 }
 
-export function isSecureCookie(request: FastifyRequest, config: { cookieSecure: AuthConfig['cookieSecure'] }, production: boolean): boolean {
-  if (config.cookieSecure !== 'auto') return config.cookieSecure;
-  return production || request.protocol === 'https';
+export interface CookiePolicy {
+  secure: boolean;
+  sameSite: AuthConfig['cookieSameSite'];
 }
 
-export function setAccessCookie(
-  reply: FastifyReply,
-  token: { token: string; expiresAt: Date },
-  secure: boolean,
-): void {
+/**
+ * How the access cookie is set for this request. `SameSite=None` (a web client on another site) is only honoured by
+ * browsers on a Secure cookie, so it forces Secure; the origin check above still guards every state change.
+ */
+export function cookiePolicy(
+  request: FastifyRequest,
+  config: Pick<AuthConfig, 'cookieSecure' | 'cookieSameSite'>,
+  production: boolean,
+): CookiePolicy {
+  const secure = config.cookieSecure === 'auto' ? production || request.protocol === 'https' : config.cookieSecure;
+  return { secure: secure || config.cookieSameSite === 'none', sameSite: config.cookieSameSite };
+}
+
+export function setAccessCookie(reply: FastifyReply, token: { token: string; expiresAt: Date }, policy: CookiePolicy): void {
   reply.setCookie(ACCESS_COOKIE, token.token, {
     httpOnly: true,
-    sameSite: 'lax',
-    secure,
+    sameSite: policy.sameSite,
+    secure: policy.secure,
     path: '/',
     expires: token.expiresAt,
   });
 }
 
-export function clearAccessCookie(reply: FastifyReply, secure: boolean): void {
-  reply.clearCookie(ACCESS_COOKIE, { httpOnly: true, sameSite: 'lax', secure, path: '/' });
+export function clearAccessCookie(reply: FastifyReply, policy: CookiePolicy): void {
+  reply.clearCookie(ACCESS_COOKIE, { httpOnly: true, sameSite: policy.sameSite, secure: policy.secure, path: '/' });
 }

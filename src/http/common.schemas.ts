@@ -1,8 +1,12 @@
 import { Type } from 'typebox';
 
-/** Family A ("studio") error body: `error` plus a machine `code`, sometimes more fields. */
+/** Family A ("studio") error body: `error` and `message` plus a machine `code`, sometimes more fields. */
 export const StudioError = Type.Object(
-  { error: Type.String(), code: Type.String() },
+  {
+    error: Type.String({ description: 'What went wrong, as the studio service said it' }),
+    message: Type.String({ description: 'A sentence to show the user; the same text as `error` unless more is known' }),
+    code: Type.String({ description: 'Stable machine code' }),
+  },
   { additionalProperties: true, $id: 'StudioError' },
 );
 

@@ -5,7 +5,7 @@ import { errorResponse, familyOfUrl } from './error-mapping.ts';
 /** Installs the one place where any thrown error becomes an HTTP answer. Bad input is never a 500. */
 export function installErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
-    const appError = toAppError(error);
+    const appError = toAppError(error, request);
     if (appError.code === 'internal') {
       request.log.error({ err: error }, 'unhandled error');
     }
@@ -22,7 +22,9 @@ export function installErrorHandler(app: FastifyInstance): void {
  * otherwise leave in Fastify's own body and code instead of the family's.
  */
 export function handleFrameworkError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
-  const appError = error.code === 'FST_ERR_BAD_URL' ? errors.invalidRequest('Malformed URL: invalid percent-encoding') : toAppError(error);
+  const appError = error.code === 'FST_ERR_BAD_URL'
+    ? errors.invalidRequest('Malformed URL: invalid percent-encoding')
+    : toAppError(error, request);
   if (appError.code === 'internal') request.log.error({ err: error }, 'unhandled framework error');
   sendAppError(request, reply, appError);
 }
@@ -34,8 +36,12 @@ export function sendAppError(request: FastifyRequest, reply: FastifyReply, error
 }
 
 /** Translates framework errors (schema validation, body parsing, limits) into the closed set of codes. */
-function toAppError(error: FastifyError): AppError {
+function toAppError(error: FastifyError, request: FastifyRequest): AppError {
   if (isAppError(error)) return error;
+  // An empty JSON body reads as no body (src/http/json-body.ts); the schema's "must be object" would not say so.
+  if (error.validation && error.validationContext === 'body' && request.body === undefined) {
+    return errors.invalidRequest('Request body is missing: this route needs a JSON object');
+  }
   if (error.validation) {
     const first = error.validation[0];
     const where = error.validationContext ?? 'request';

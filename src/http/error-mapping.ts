@@ -1,7 +1,7 @@
 import type { ErrorCode } from '../errors/app-error.ts';
 
 /**
- * Two client families with different error bodies: the studio API answers `{error, code, ...details}`,
+ * Two client families with different error bodies: the studio API answers `{error, message, code, ...details}`,
  * the live API answers `{detail, code}` (the shapes of the services they replace).
  */
 export type RouteFamily = 'studio' | 'live';
@@ -24,6 +24,7 @@ export const ERROR_MAPPING: Readonly<Record<ErrorCode, CodeMapping>> = {
   not_found: { status: 404 },
   conflict: { status: 409 },
   rate_limited: { status: 429 },
+  not_implemented: { status: 501 },
   payload_too_large: { status: 413 },
   unsupported_media_type: { status: 415 },
   unavailable: { status: 503 },
@@ -53,5 +54,7 @@ export function errorResponse(
       body: { detail: mapping.live?.message ?? message, code },
     };
   }
-  return { status: mapping.status, body: { error: message, code, ...details } };
+  // The studio web client's toasts show `message`, the replaced service's own bodies had `error`: both are sent. A
+  // detail named `message` (a longer sentence beside a short `error`) wins over the copy.
+  return { status: mapping.status, body: { error: message, message, code, ...details } };
 }

@@ -56,7 +56,9 @@ describe('operations routes', () => {
   it('answers unknown routes 404 in each family\'s shape', async () => {
     const studio = await t.app.inject({ url: '/api/nothing-here' });
     expect(studio.statusCode).toBe(404);
-    expect(studio.json()).toMatchObject({ error: expect.stringMatching(/not found/), code: 'not_found' });
+    expect(studio.json()).toEqual({
+      error: 'Route GET /api/nothing-here not found', message: 'Route GET /api/nothing-here not found', code: 'not_found',
+    });
     const live = await t.app.inject({ method: 'POST', url: '/api/sessions/unknown/nothing/' });
     expect(live.statusCode).toBe(404);
     expect(live.json()).toEqual({ detail: expect.stringMatching(/not found/), code: 'not_found' });
@@ -86,9 +88,14 @@ describe('operations routes', () => {
       'DELETE /api/analysis/{id}', 'POST /api/analysis/retry/{id}', 'GET /api/analysis/report/{id}',
       'GET /api/analysis/{id}/frames.csv', 'GET /api/user', 'GET /api/users', 'GET /api/user/{id}',
       'GET /api/analysis/list/{user_id}', 'POST /api/sessions/start/', 'POST /api/sessions/{id}/event/',
-      'GET /api/calibration/', 'POST /api/device_metrics/',
+      'GET /api/calibration/', 'POST /api/device_metrics/', 'GET /auth/gen-tele-link',
     ];
     for (const route of expected) expect(documented).toContain(route);
+    // The studio error body documents the `message` the web client's toasts read.
+    const studioError = Object.values(spec.components.schemas as Record<string, { title?: string; required?: string[] }>)
+      .find((schema) => schema.title === 'StudioError');
+    expect(studioError?.required).toEqual(expect.arrayContaining(['error', 'message', 'code']));
+    expect(spec.paths['/auth/gen-tele-link'].get.responses).toHaveProperty('501');
     const ui = await t.app.inject({ url: '/docs' });
     expect([200, 302]).toContain(ui.statusCode);
   });

@@ -30,7 +30,7 @@ beforeAll(async () => {
   tokens = new TokenService({ secret: TEST_JWT_SECRET, revocations: createRevocationsRepository(db.database.db), wsTokenTtlSeconds: 300 });
   const auth = new AuthService({
     users: createUsersRepository(db.database.db), tokens, hasher: argon2Hasher, limiter: new MemoryRateLimiter(),
-    limits: { ipAttempts: 100, emailAttempts: 100, attemptWindowSeconds: 60 },
+    limits: { ipAttempts: 100, emailAttempts: 100, ipAttemptCeiling: 100, attemptWindowSeconds: 60 },
   });
   remoteModel = new FakePoseEstimator(['cx']);
   server = await startModelServer({

@@ -63,7 +63,9 @@ describe('storage faults surface as clear failures', () => {
     fullDisk.under = root;
     const refused = await uploadImage(t, user, 'disk-full');
     expect(refused.statusCode, refused.body).toBe(503);
-    expect(refused.json()).toEqual({ error: 'Local object store cannot write (ENOSPC)', code: 'unavailable' });
+    expect(refused.json()).toEqual({
+      error: 'Local object store cannot write (ENOSPC)', message: 'Local object store cannot write (ENOSPC)', code: 'unavailable',
+    });
     // No half-stored upload: no rows, no object, no temp file.
     expect(await rowsOf(t, user.id)).toEqual({ analyses: 0, mediaFiles: 0 });
     expect(await t.store.list(`videos/${user.id}/`)).toEqual([]);
@@ -126,7 +128,10 @@ describe('storage faults surface as clear failures', () => {
     expect(ready.json().checks).toEqual({ database: 'ok', objectStore: 'failed' });
     const refused = await uploadImage(t, user, 's3-down');
     expect(refused.statusCode, refused.body).toBe(503);
-    expect(refused.json()).toEqual({ error: expect.stringMatching(/^Object store request failed: /), code: 'unavailable' });
+    expect(refused.json()).toEqual({
+      error: expect.stringMatching(/^Object store request failed: /), message: expect.stringMatching(/^Object store request failed: /),
+      code: 'unavailable',
+    });
     expect(await rowsOf(t, user.id)).toEqual({ analyses: 0, mediaFiles: 0 });
 
     s3 = await startS3(s3.port); // the same endpoint and bucket folder, back
