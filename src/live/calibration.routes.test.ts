@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, newUser } from '../../test/helpers/factories.ts';
 import { createTestApp, type TestApp } from '../../test/helpers/test-app.ts';
+import { NO_DEVICE_METRICS } from './live-devices.service.ts';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -50,13 +51,43 @@ describe('POST /api/device_metrics/', () => {
     expect(rows.map((r) => [r.user_id, r.battery_level, r.fps])).toEqual([[user.id, 55.5, 30], [null, 0, 240]]);
   });
 
+  it('accepts any subset of the hints and stores the missing ones as null; other keys are ignored', async () => {
+    const user = await newUser(t.app);
+    for (const payload of [
+      { battery_level: 87 }, { fps: 24 }, { device_id: 'subset-phone' }, { device_id: 'subset-phone', fps: 60 },
+      { battery_level: null, fps: '12.5', app_version: '2.1' }, { battery_level: 100, fps: 0 },
+    ]) {
+      const response = await t.app.inject({ method: 'POST', url: '/api/device_metrics/', headers: bearer(user.token), payload });
+      expect(response.statusCode, JSON.stringify(payload)).toBe(201);
+      expect(response.json()).toEqual({ stored: true });
+    }
+    const rows = await t.database.db.selectFrom('device_metrics').selectAll().where('user_id', '=', user.id).orderBy('id').execute();
+    expect(rows.map((r) => [r.device_id, r.battery_level, r.fps])).toEqual([
+      [null, 87, null], [null, null, 24], ['subset-phone', null, null], ['subset-phone', null, 60],
+      [null, null, 12.5], [null, 100, 0],
+    ]);
+  });
+
+  it('answers 400 with a clear message, storing nothing, when no known hint is given', async () => {
+    const user = await newUser(t.app);
+    for (const payload of [{}, { battery: 50, frames_per_second: 30 }, { battery_level: null }, { device_id: null, fps: null }]) {
+      const response = await t.app.inject({ method: 'POST', url: '/api/device_metrics/', headers: bearer(user.token), payload });
+      expect(response.statusCode, JSON.stringify(payload)).toBe(400);
+      expect(response.json()).toEqual({ detail: NO_DEVICE_METRICS, code: 'invalid_request' });
+    }
+    const rows = await t.database.db.selectFrom('device_metrics').select('id').where('user_id', '=', user.id).execute();
+    expect(rows).toEqual([]);
+  });
+
   it.each([
     [{ device_id: 'd', battery_level: 101, fps: 30 }],
     [{ device_id: 'd', battery_level: -1, fps: 30 }],
     [{ device_id: 'd', battery_level: 50, fps: 241 }],
     [{ device_id: 'd', battery_level: 'full', fps: 30 }],
-    [{ battery_level: 50, fps: 30 }],
-    [{ device_id: '', battery_level: 50, fps: 30 }],
+    [{ battery_level: 101 }],
+    [{ fps: -1 }],
+    [{ device_id: 'x'.repeat(129) }],
+    [{ device_id: { id: 7 } }],
   ])('answers 400 {detail} for %j', async (payload) => {
     const response = await t.app.inject({ method: 'POST', url: '/api/device_metrics/', payload });
     expect(response.statusCode).toBe(400);

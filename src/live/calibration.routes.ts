@@ -4,6 +4,7 @@ import { Type } from 'typebox';
 import type { AuthGuards } from '../http/authenticate.ts';
 import { liveErrors } from '../http/common.schemas.ts';
 import type { LiveDevicesService } from './live-devices.service.ts';
+import { refuseRawMedia } from './raw-media.ts';
 import { CalibrationBody, CalibrationCreated, CalibrationInput, DeviceMetricsInput, DeviceMetricsStored } from './live.schemas.ts';
 
 export interface CalibrationRoutesDeps {
@@ -19,6 +20,8 @@ const tags = ['live: devices'];
 export async function calibrationRoutes(fastify: FastifyInstance, deps: CalibrationRoutesDeps): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const { devices, guards } = deps;
+  // The privacy rule applies here as on events: a calibration or a metric never carries a picture.
+  app.addHook('preValidation', refuseRawMedia);
 
   app.get('/api/calibration/', {
     preHandler: guards.requireUser,
@@ -49,12 +52,17 @@ export async function calibrationRoutes(fastify: FastifyInstance, deps: Calibrat
   app.post('/api/device_metrics/', {
     preHandler: [guards.optionalUser, deps.metricsLimit],
     schema: {
-      tags, summary: "Record a device's battery level and frame rate", body: DeviceMetricsInput,
+      tags, summary: "Record a device's health hints (battery level, frame rate)",
+      description: 'Any subset of `device_id`, `battery_level` (0-100) and `fps` (0-240); other keys are ignored. '
+        + 'A body with none of the three is a 400 and nothing is stored.',
+      body: DeviceMetricsInput,
       response: { 201: DeviceMetricsStored, ...liveErrors(400, 401, 429) },
     },
   }, async (request, reply) => {
     const { device_id, battery_level, fps } = request.body;
-    await devices.recordMetrics({ userId: request.auth?.user.id ?? null, deviceId: device_id, batteryLevel: battery_level, fps });
+    await devices.recordMetrics({
+      userId: request.auth?.user.id ?? null, deviceId: device_id ?? null, batteryLevel: battery_level ?? null, fps: fps ?? null,
+    });
     return reply.status(201).send({ stored: true as const });
   });
 }

@@ -1,38 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { AppError } from '../errors/app-error.ts';
-import { assertNoRawMedia, parseEventBatch, PAYLOAD_TOO_LARGE, RAW_MEDIA_REFUSED } from './event-input.ts';
-import { uprightKeypoints } from './live.test-helper.ts';
-
-function refusal(run: () => unknown): string {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof AppError) return error.message;
-    throw error;
-  }
-  throw new Error('expected a refusal');
-}
-
-describe('assertNoRawMedia', () => {
-  it('refuses image/frame keys at any depth and in any case', () => {
-    for (const body of [{ image: 1 }, { FRAME: null }, [{ a: [{ b: { Image: 'x' } }] }], { metadata: { frame: {} } }]) {
-      expect(refusal(() => assertNoRawMedia(body))).toBe(RAW_MEDIA_REFUSED);
-    }
-  });
-
-  it('refuses strings over 5000 characters anywhere, keys included; the key rule wins when both apply', () => {
-    expect(refusal(() => assertNoRawMedia({ a: ['x'.repeat(5001)] }))).toBe(PAYLOAD_TOO_LARGE);
-    expect(refusal(() => assertNoRawMedia({ ['k'.repeat(5001)]: 1 }))).toBe(PAYLOAD_TOO_LARGE);
-    expect(refusal(() => assertNoRawMedia({ a: 'x'.repeat(6000), frame: 'y' }))).toBe(RAW_MEDIA_REFUSED);
-    expect(() => assertNoRawMedia({ images: 1, frames: 'x'.repeat(5000) })).not.toThrow();
-  });
-
-  it('survives deeply nested bodies without overflowing the stack', () => {
-    let deep: unknown = { frame: 1 };
-    for (let i = 0; i < 100_000; i++) deep = [deep];
-    expect(refusal(() => assertNoRawMedia(deep))).toBe(RAW_MEDIA_REFUSED);
-  });
-});
+import { parseEventBatch } from './event-input.ts';
+import { refusal, uprightKeypoints } from './live.test-helper.ts';
 
 describe('parseEventBatch', () => {
   it('reads keypoints into server-computed angles and a normalised keypoint map', () => {
@@ -46,6 +14,15 @@ describe('parseEventBatch', () => {
       { angle: 0, score: 0.5, label: 'Good', neckTilt: null, keypoints: null },
       { angle: 90, score: null, label: null },
     ]);
+  });
+
+  it('treats every field as optional: label-only and empty events get a null angle; a sent angle is range-checked', () => {
+    const nothing = { label: null, score: null, angle: null, neckTilt: null, timestamp: null, metadata: {}, keypoints: null };
+    expect(parseEventBatch([{ label: 'Good' }, {}, { angle: null, score: 0.4, keypoints: null }])).toEqual([
+      { ...nothing, label: 'Good' }, nothing, { ...nothing, score: 0.4 },
+    ]);
+    expect(refusal(() => parseEventBatch({ label: 'Good', angle: 91 }))).toBe('angle must be a number between 0 and 90');
+    expect(refusal(() => parseEventBatch({ label: 'Good', angle: -0.5 }))).toBe('angle must be a number between 0 and 90');
   });
 
   it('reads timestamps as Unix seconds, milliseconds or ISO strings', () => {

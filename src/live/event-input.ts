@@ -6,47 +6,17 @@ import { parseNamedKeypoints } from '../posture/keypoints.ts';
 import type { StoredKeypoints, ValidatedEvent } from './live-session.ts';
 import { PostureEventInput } from './live.schemas.ts';
 
-export const RAW_MEDIA_REFUSED = 'Raw frame/image uploads are not allowed';
-export const PAYLOAD_TOO_LARGE = 'Payload too large - did you try to send raw frames?';
-const FORBIDDEN_KEYS = new Set(['image', 'frame']);
-const MAX_STRING_LENGTH = 5000;
 /** Below this a number is Unix seconds, above it milliseconds (1e11 s is the year 5138; 1e11 ms is 1973). */
 const MILLISECONDS_FROM = 1e11;
 
 const checkEvent = Compile(PostureEventInput);
 
 /**
- * The privacy rule, checked before anything else reads the body: live clients send keypoints, never pictures.
- * A key named image/frame (any case, any depth) or any string over 5000 characters (a base64 frame) is refused.
- * Walks with an explicit stack so a deeply nested body cannot overflow the call stack.
- */
-export function assertNoRawMedia(body: unknown): void {
-  let tooLong = false;
-  const stack: unknown[] = [body];
-  while (stack.length > 0) {
-    const value = stack.pop();
-    if (typeof value === 'string') {
-      if (value.length > MAX_STRING_LENGTH) tooLong = true;
-    } else if (Array.isArray(value)) {
-      for (const item of value) stack.push(item);
-    } else if (value !== null && typeof value === 'object') {
-      for (const [key, inner] of Object.entries(value)) {
-        if (FORBIDDEN_KEYS.has(key.toLowerCase())) throw errors.invalidRequest(RAW_MEDIA_REFUSED);
-        if (key.length > MAX_STRING_LENGTH) tooLong = true;
-        stack.push(inner);
-      }
-    }
-  }
-  // The key rule wins when both apply: it says what is wrong more precisely.
-  if (tooLong) throw errors.invalidRequest(PAYLOAD_TOO_LARGE);
-}
-
-/**
  * Reads one event or a list of events. The whole batch is validated before anything is stored, so a bad event
- * anywhere refuses the batch. @throws AppError invalid_request with a message fit for a 400 `{detail}`.
+ * anywhere refuses the batch. The privacy rule is not checked here: the live routes' `refuseRawMedia` hook has
+ * already run on the same body. @throws AppError invalid_request with a message fit for a 400 `{detail}`.
  */
 export function parseEventBatch(body: unknown): ValidatedEvent[] {
-  assertNoRawMedia(body);
   if (Array.isArray(body)) return body.map((event, i) => parseEvent(event, `events[${i}]`));
   return [parseEvent(body, 'event')];
 }
@@ -74,8 +44,12 @@ function parseEvent(input: unknown, where: string): ValidatedEvent {
         keypoints: storedKeypoints(event.keypoints),
       };
     }
-    assertLiveAngle(event.angle);
-    return { label, timestamp, metadata, score: event.score ?? null, angle: event.angle, neckTilt: null, keypoints: null };
+    // Every field is optional (SPEC 7): a label-only event (the client judged the posture itself) is stored with a
+    // null angle; with neither label nor angle there is nothing to label from and the label stays null too. An
+    // angle that is sent is still range-checked.
+    const angle = event.angle ?? null;
+    if (angle !== null) assertLiveAngle(angle);
+    return { label, timestamp, metadata, score: event.score ?? null, angle, neckTilt: null, keypoints: null };
   } catch (error) {
     if (isPostureInputError(error)) throw errors.invalidRequest(error.message);
     throw error;

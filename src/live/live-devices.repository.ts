@@ -8,11 +8,12 @@ export interface Calibration {
   createdAt: Date;
 }
 
+/** One health sample; every hint may be missing (null), but LiveDevicesService stores none that are all missing. */
 export interface DeviceMetricsSample {
   userId: string | null;
-  deviceId: string;
-  batteryLevel: number;
-  fps: number;
+  deviceId: string | null;
+  batteryLevel: number | null;
+  fps: number | null;
 }
 
 /** Per-device data of the live client: calibration baselines and health samples. */

@@ -1,5 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import { errors } from '../errors/app-error.ts';
 import type { Calibration, DeviceMetricsSample, LiveDevicesRepository } from './live-devices.repository.ts';
+
+export const NO_DEVICE_METRICS = 'No device metrics given: send at least one of device_id, battery_level (0-100), fps (0-240)';
 
 /**
  * Calibrations and device metrics. A calibration is the user's upright spine angle (0 to 90°), per device when
@@ -18,7 +21,15 @@ export class LiveDevicesService {
     return this.deps.devices.listCalibrations(userId);
   }
 
-  recordMetrics(sample: DeviceMetricsSample): Promise<void> {
-    return this.deps.devices.insertDeviceMetrics(sample);
+  /**
+   * Clients send whatever hints they have (a browser without a battery API sends no battery level), so any of
+   * them may be missing; a sample with none says nothing and is refused rather than stored as an empty row.
+   * @throws AppError invalid_request
+   */
+  async recordMetrics(sample: DeviceMetricsSample): Promise<void> {
+    if (sample.deviceId === null && sample.batteryLevel === null && sample.fps === null) {
+      throw errors.invalidRequest(NO_DEVICE_METRICS);
+    }
+    await this.deps.devices.insertDeviceMetrics(sample);
   }
 }

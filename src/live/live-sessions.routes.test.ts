@@ -134,7 +134,7 @@ describe('POST /api/sessions/:id/event/', () => {
     ['a missing hip', { keypoints: uprightKeypoints({ right_hip: undefined }) }, 'Missing required keypoints: right_hip'],
     ['a client angle over 90', { angle: 91 }, 'angle must be a number between 0 and 90'],
     ['a string angle', { angle: '12' }, 'Invalid event.angle: must be number'],
-    ['no angle and no keypoints', { label: 'Good' }, 'angle must be a number between 0 and 90'],
+    ['a label with an angle over 90', { label: 'Good', angle: 90.5 }, 'angle must be a number between 0 and 90'],
     ['a non-numeric coordinate', { keypoints: uprightKeypoints({ nose: { x: 'a', y: 1 } }) }, 'keypoints.nose: x must be a finite number'],
     ['keypoints as a string', { keypoints: 'none' }, 'Invalid event.keypoints: must be object'],
     ['a bad timestamp', { angle: 1, timestamp: 'yesterday' }, 'Invalid event.timestamp: expected Unix seconds or an ISO-8601 date-time'],
@@ -200,7 +200,59 @@ describe('POST /api/sessions/:id/event/', () => {
   });
 });
 
+describe('events without keypoints or angle', () => {
+  it('stores a label-only event with a null angle, lists it, and counts it in the end totals', async () => {
+    const user = await newUser(t.app);
+    const sessionId = await startSession(t.app, user.token);
+    const labelOnly = await postEvents(t.app, sessionId, { label: 'Good' });
+    expect(labelOnly.statusCode).toBe(201);
+    expect(labelOnly.json()).toEqual({ stored_events: 1 });
+    const [event] = (await t.app.inject({ url: `/api/sessions/${sessionId}/events/`, headers: bearer(user.token) })).json();
+    expect(event).toEqual({
+      id: expect.any(Number), session_id: sessionId, label: 'Good', score: null, angle: null, neck_tilt: null,
+      timestamp: expect.any(String), created_at: expect.any(String), metadata: {}, keypoints: null,
+    });
+
+    const timed = await startSession(t.app, user.token);
+    const t0 = 1_700_000_000;
+    const posted = await postEvents(t.app, timed, [
+      { label: 'Good', timestamp: t0 }, { label: 'bad', timestamp: t0 + 2 }, { angle: null, timestamp: t0 + 3 },
+      { score: 0.4, metadata: { source: 'watch' }, timestamp: t0 + 4 },
+    ]);
+    expect(posted.json()).toEqual({ stored_events: 4 });
+    const listed = (await t.app.inject({ url: `/api/sessions/${timed}/events/`, headers: bearer(user.token) })).json();
+    expect(listed.map((e: { label: string | null; angle: number | null; score: number | null }) => [e.label, e.angle, e.score]))
+      .toEqual([['Good', null, null], ['bad', null, null], [null, null, null], [null, null, 0.4]]);
+    // Gaps 2, 1, 1 and the median (1) for the last: Good 2 s, bad 1 s, the two unlabelled 2 s in the total only.
+    const end = await t.app.inject({ method: 'POST', url: `/api/sessions/${timed}/end/` });
+    expect(end.json().summary).toEqual({
+      total_seconds: 5, good_seconds: 2, mild_seconds: 0, bad_seconds: 1, event_count: 4, average_angle: null,
+    });
+    const [session] = (await t.app.inject({ url: '/api/users/me/sessions/', headers: bearer(user.token) })).json();
+    expect(session).toMatchObject({ id: timed, ended: true, total_seconds: 5, good_seconds: 2, mild_seconds: 0, bad_seconds: 1 });
+  });
+
+  it('averages only the events that have an angle', async () => {
+    const sessionId = await startSession(t.app);
+    await postEvents(t.app, sessionId, [{ angle: 10 }, { label: 'Mild' }, { angle: 20 }]);
+    const end = await t.app.inject({ method: 'POST', url: `/api/sessions/${sessionId}/end/` });
+    expect(end.json().summary).toMatchObject({ event_count: 3, average_angle: 15 });
+  });
+});
+
 describe('POST /api/sessions/:id/end/', () => {
+  it('reads null totals as omitted (computed from the events), not as 0', async () => {
+    const sessionId = await startSession(t.app);
+    const t0 = 1_700_000_000;
+    await postEvents(t.app, sessionId, [{ angle: 2, timestamp: t0 }, { angle: 40, timestamp: t0 + 2 }]);
+    const end = await t.app.inject({
+      method: 'POST', url: `/api/sessions/${sessionId}/end/`,
+      payload: { total_seconds: null, good_seconds: null, mild_seconds: null, bad_seconds: 1 },
+    });
+    expect(end.statusCode).toBe(200);
+    expect(end.json().summary).toMatchObject({ total_seconds: 4, good_seconds: 2, mild_seconds: 0, bad_seconds: 1 });
+  });
+
   it('computes omitted totals from the events and keeps given ones', async () => {
     const sessionId = await startSession(t.app);
     const t0 = 1_700_000_000;

@@ -5,6 +5,7 @@ import type { AuthGuards } from '../http/authenticate.ts';
 import { emptyBodyAsObject } from '../http/empty-body.ts';
 import { liveErrors } from '../http/common.schemas.ts';
 import type { LiveSessionsService } from './live-sessions.service.ts';
+import { refuseRawMedia } from './raw-media.ts';
 import {
   EndSessionBody, EventsQuery, EventsStored, LiveSessionBody, PostureEventBatch, PostureEventBody, SessionEnded,
   SessionIdParams, SessionsQuery, SessionStarted, SessionState, StartSessionBody, toLiveSessionBody,
@@ -25,14 +26,8 @@ export async function liveSessionsRoutes(fastify: FastifyInstance, deps: LiveSes
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const { sessions, guards } = deps;
 
-  // `curl -X POST -H 'Content-Type: application/json' .../start/` sends no body: the replaced service read that as
-  // `{}`, so these routes do too (everything else about JSON parsing, proto-poisoning checks included, is unchanged).
-  const parseJson = fastify.getDefaultJsonParser('error', 'ignore');
-  app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    if (typeof body === 'string' && body.trim() === '') done(null, undefined);
-    else parseJson(request, body as string, done);
-  });
+  // The privacy rule for every route here that takes a body (start, event, pause, resume, end): see refuseRawMedia.
+  app.addHook('preValidation', refuseRawMedia);
 
   app.post('/api/sessions/start/', {
     preHandler: [guards.optionalUser, deps.startLimit],
@@ -47,8 +42,8 @@ export async function liveSessionsRoutes(fastify: FastifyInstance, deps: LiveSes
   });
 
   app.post('/api/sessions/:id/event/', {
-    // The privacy rule must see the raw body before any schema (which could strip or coerce it): the body
-    // schema below documents the event and parseEventBatch enforces it.
+    // parseEventBatch validates without coercion (`"12"` is not an angle) and names the bad event of a list; the
+    // body schema below only documents the event.
     validatorCompiler: () => () => true,
     schema: {
       tags, summary: 'Post one posture event or a list (stored all or none)',

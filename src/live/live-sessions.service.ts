@@ -25,7 +25,10 @@ export class LiveSessionsService {
     return this.deps.sessions.insertSession({ id: randomUUID(), userId, deviceId });
   }
 
-  /** Validates the whole body (privacy rule first), then stores every event or none. @returns events stored */
+  /**
+   * Validates the whole body (the route has already applied the privacy rule), then stores every event or none.
+   * @returns events stored
+   */
   async postEvents(sessionId: string, body: unknown): Promise<number> {
     if (!isUuid(sessionId)) throw errors.notFound('Session');
     const events = parseEventBatch(body);

@@ -4,8 +4,15 @@ import type { LiveSession, PostureEvent, SessionSummary } from './live-session.t
 /** Wire types of the live API (SPEC 7). Field names are the replaced live service's (snake_case). */
 
 const DeviceId = Type.String({ minLength: 1, maxLength: 128 });
+/**
+ * A number that may also be null (= not given). Written with `nullable` rather than as a union with Type.Null():
+ * under the app-wide type coercion a union's number branch turns null into 0, and a null-first union turns 0 into
+ * null. With `nullable` ajv coerces only values that are neither (`"45"` → 45).
+ */
+const nullableNumber = (range: { minimum: number; maximum: number }) =>
+  Type.Unsafe<number | null>({ type: 'number', nullable: true, ...range });
 /** Bounded: an unbounded total (1e308) was stored as Infinity once rounded, and every later listing failed. */
-const Seconds = Type.Number({ minimum: 0, maximum: 1e9 });
+const Seconds = nullableNumber({ minimum: 0, maximum: 1e9 });
 const DateTime = Type.String({ format: 'date-time' });
 const Json = Type.Record(Type.String(), Type.Unknown());
 
@@ -18,14 +25,14 @@ export type StartSessionBody = Static<typeof StartSessionBody>;
 export const SessionStarted = Type.Object({ session_id: Type.String({ format: 'uuid' }) });
 
 /**
- * One posture event as a client sends it. Documentation only at the HTTP layer: the privacy rule must see the raw
- * body before any schema does, so the event route validates with `parseEventBatch` (which checks this schema).
+ * One posture event as a client sends it; every field is optional. Documentation only at the HTTP layer: the event
+ * route validates with `parseEventBatch` (which checks this schema without coercion and names the bad event).
  */
 export const PostureEventInput = Type.Object({
   label: Type.Optional(Type.Union([Type.String({ maxLength: 64 }), Type.Null()])),
   score: Type.Optional(Type.Union([Type.Number(), Type.Null()])),
   angle: Type.Optional(Type.Union([Type.Number(), Type.Null()], {
-    description: 'Spine angle in degrees, 0 to 90; required without keypoints, ignored with them (the server computes it)',
+    description: 'Spine angle in degrees, 0 to 90; optional (null when omitted), ignored with keypoints (the server computes it)',
   })),
   timestamp: Type.Optional(Type.Union([Type.Number(), Type.String({ maxLength: 64 }), Type.Null()], {
     description: 'When the pose was measured: Unix seconds (or milliseconds) or an ISO-8601 string; default: now',
@@ -44,10 +51,10 @@ export const EventsStored = Type.Object({ stored_events: Type.Integer({ minimum:
 export const SessionState = Type.Object({ session_id: Type.String({ format: 'uuid' }), is_paused: Type.Boolean() });
 
 export const EndSessionBody = Type.Object({
-  total_seconds: Type.Optional(Type.Union([Seconds, Type.Null()])),
-  good_seconds: Type.Optional(Type.Union([Seconds, Type.Null()])),
-  mild_seconds: Type.Optional(Type.Union([Seconds, Type.Null()])),
-  bad_seconds: Type.Optional(Type.Union([Seconds, Type.Null()])),
+  total_seconds: Type.Optional(Seconds),
+  good_seconds: Type.Optional(Seconds),
+  mild_seconds: Type.Optional(Seconds),
+  bad_seconds: Type.Optional(Seconds),
 });
 export type EndSessionBody = Static<typeof EndSessionBody>;
 
@@ -118,10 +125,14 @@ export const CalibrationBody = Type.Object({
 
 export const CalibrationCreated = Type.Object({ calibration_id: Type.String({ format: 'uuid' }) });
 
+/**
+ * Device health hints: each may be left out or null and is range-checked when sent; a body with none of them is
+ * refused by LiveDevicesService (a schema cannot say "at least one of these, other keys ignored" readably).
+ */
 export const DeviceMetricsInput = Type.Object({
-  device_id: DeviceId,
-  battery_level: Type.Number({ minimum: 0, maximum: 100 }),
-  fps: Type.Number({ minimum: 0, maximum: 240 }),
+  device_id: Type.Optional(Type.Unsafe<string | null>({ type: 'string', nullable: true, minLength: 1, maxLength: 128 })),
+  battery_level: Type.Optional(nullableNumber({ minimum: 0, maximum: 100 })),
+  fps: Type.Optional(nullableNumber({ minimum: 0, maximum: 240 })),
 });
 export type DeviceMetricsInput = Static<typeof DeviceMetricsInput>;
 

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { WebSocket } from 'ws';
 import { bearer } from '../../test/helpers/factories.ts';
+import { AppError } from '../errors/app-error.ts';
 
 /** Upright keypoints (hips straight below the shoulders), with a nose; shift the hips to tilt the spine. */
 export function uprightKeypoints(overrides: Record<string, unknown> = {}): Record<string, unknown> {
@@ -12,6 +13,17 @@ export function uprightKeypoints(overrides: Record<string, unknown> = {}): Recor
     right_hip: { x: 115, y: 200, confidence: 0.9 },
     ...overrides,
   };
+}
+
+/** The message of the AppError `run` throws; fails when it throws nothing. */
+export function refusal(run: () => unknown): string {
+  try {
+    run();
+  } catch (error) {
+    if (error instanceof AppError) return error.message;
+    throw error;
+  }
+  throw new Error('expected a refusal');
 }
 
 export async function startSession(app: FastifyInstance, token?: string, deviceId?: string): Promise<string> {

@@ -75,6 +75,18 @@ describe('WebSocket /ws/posture/', () => {
     expect(angles(bobSocket)).toEqual([22]);
   });
 
+  it('carries label-only events (a null angle) live and in the history', async () => {
+    const user = await newUser(t.app);
+    const probe = connect(user.token);
+    await probe.next(isType('history'));
+    const sessionId = await startSession(t.app, user.token);
+    expect((await postEvents(t.app, sessionId, { label: 'Mild' })).statusCode).toBe(201);
+    const expected = expect.objectContaining({ session_id: sessionId, label: 'Mild', angle: null, neck_tilt: null, score: null });
+    expect(await probe.next(isType('posture'))).toEqual({ type: 'posture', event: expected });
+    const later = connect(user.token);
+    expect(await later.next(isType('history'))).toEqual({ type: 'history', events: [expected] });
+  });
+
   it('acknowledges client messages with {ack:true}', async () => {
     const user = await newUser(t.app);
     const probe = connect(user.token);

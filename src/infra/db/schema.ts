@@ -64,9 +64,10 @@ export interface CalibrationsTable {
 export interface DeviceMetricsTable {
   id: ColumnType<string, never, never>;
   user_id: string | null;
-  device_id: string;
-  battery_level: number;
-  fps: number;
+  /** Nullable since 006: every hint is optional. */
+  device_id: string | null;
+  battery_level: number | null;
+  fps: number | null;
   created_at: ColumnType<Date, Date | undefined, never>;
 }
 
