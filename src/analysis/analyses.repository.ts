@@ -60,7 +60,11 @@ export interface AnalysesRepository {
   listAllForUser(userId: string, since: Date): Promise<Analysis[]>;
   addMediaFiles(tx: Transaction<DatabaseSchema>, files: MediaFile[]): Promise<void>;
   mediaFiles(analysisId: string): Promise<MediaFile[]>;
+  /** The media of several analyses in one query (a listing page), by analysis then view. */
+  mediaFilesOf(analysisIds: readonly string[]): Promise<MediaFile[]>;
   removeMediaFile(analysisId: string, view: View): Promise<MediaFile | null>;
+  /** The user's media files whose stored name (the object key's last part) is `filename`, with their session ids. */
+  findMediaFilesByStoredName(userId: string, filename: string): Promise<Array<MediaFile & { sessionId: string }>>;
   /** pending → in_progress (or a lost run taken up again); null when the analysis is finished or gone. */
   claim(id: string): Promise<Analysis | null>;
   setProgress(id: string, progress: number): Promise<boolean>;
@@ -145,10 +149,24 @@ export function createAnalysesRepository(db: Db): AnalysesRepository {
         .orderBy('view').execute();
       return rows.map(toMediaFile);
     },
+    async mediaFilesOf(analysisIds) {
+      if (analysisIds.length === 0) return [];
+      const rows = await db.selectFrom('media_files').selectAll().where('analysis_id', 'in', [...analysisIds])
+        .orderBy('analysis_id').orderBy('view').execute();
+      return rows.map(toMediaFile);
+    },
     async removeMediaFile(analysisId, view) {
       const row = await db.deleteFrom('media_files').where('analysis_id', '=', analysisId).where('view', '=', view)
         .returningAll().executeTakeFirst();
       return row ? toMediaFile(row) : null;
+    },
+    async findMediaFilesByStoredName(userId, filename) {
+      const rows = await db.selectFrom('media_files').innerJoin('analyses', 'analyses.id', 'media_files.analysis_id')
+        .selectAll('media_files').select('analyses.session_id')
+        .where('analyses.user_id', '=', userId)
+        .where(sql<string>`regexp_replace(media_files.object_key, '^.*/', '')`, '=', filename)
+        .orderBy('media_files.created_at').execute();
+      return rows.map((row) => ({ ...toMediaFile(row), sessionId: row.session_id }));
     },
     async claim(id) {
       const row = await db.updateTable('analyses')

@@ -30,9 +30,43 @@ export interface SessionFields {
   subjectChoice?: UserSubjectChoice;
 }
 
+/** A file of a multipart upload, stored under its pending key until the request ends. */
+export interface StagedFile {
+  field: string;
+  view: View;
+  pendingKey: string;
+  /** The sniffed format's extension, with its dot. */
+  ext: string;
+  /** The client's name for the file, as sent (empty when it sent none). */
+  filename: string;
+  fileType: 'image' | 'video';
+  sizeBytes: number;
+}
+
 export type FileOutcome =
-  | { ok: true; file: MediaFile }
+  | { ok: true; file: StagedFile }
   | { ok: false; field: string; filename: string; error: string };
+
+/**
+ * One multipart request's files, staged under a prefix of their own: clients send the fields after the files as
+ * often as before them, so the session (and with it the files' final keys) is known only when the body ends.
+ */
+export interface StagedUpload {
+  readonly id: string;
+  /** Every file part, in the order it arrived. */
+  readonly outcomes: FileOutcome[];
+}
+
+export interface CommittedUpload {
+  analysis: Analysis;
+  files: MediaFile[];
+  failures: Array<{ field: string; filename: string; error: string }>;
+}
+
+/** The longest base name kept from a client's file name; keys stay readable and far below S3's 1024 bytes. */
+const MAX_BASE_NAME = 100;
+const FILE_BESIDE_VIEWS = 'A file of unknown view ("file") cannot come with named views in the same upload: send "file" '
+  + 'alone, or name its view (front, left, right or back)';
 
 export interface MediaUploadDeps {
   analyses: AnalysesRepository;
@@ -44,9 +78,9 @@ export interface MediaUploadDeps {
 }
 
 /**
- * A media session upload in three steps: open (reserve the session id), store each file as it streams in
- * (sniffed, size-limited, checked), then commit (rows and the analysis job in one transaction) or discard
- * (every stored object and the reservation), so a failed request leaves nothing behind.
+ * A media session upload: stage each file as it streams in (sniffed, size-limited, checked) under a pending key,
+ * then, once the body has ended, either commit (reserve the session id, move every file to its key, record the rows
+ * and queue the analysis in one transaction) or discard everything, so a failed request leaves nothing behind.
  */
 export class MediaUploadService {
   constructor(private readonly deps: MediaUploadDeps) {}
@@ -95,21 +129,83 @@ export class MediaUploadService {
     });
   }
 
-  /** Streams one file to the store. Problems with this file are its outcome, not a failure of the request. */
-  async storeFile(
-    analysis: Analysis,
+  stage(): StagedUpload {
+    return { id: randomUUID(), outcomes: [] };
+  }
+
+  /** Streams one file to its pending key. Problems with this file are its outcome, not a failure of the request. */
+  async stageFile(
+    upload: StagedUpload,
     part: { field: string; filename: string; stream: Readable },
-    taken: ReadonlySet<View>,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    upload.outcomes.push(await this.storeFile(upload, part, signal));
+  }
+
+  /**
+   * Ends an upload whose body has been read: checks the fields, reserves the session id, moves the files to their
+   * keys and commits. Whatever it throws (a bad field, a taken session id, no file stored, a store or database
+   * failure), nothing of the upload remains.
+   */
+  async commitStaged(
+    userId: string,
+    upload: StagedUpload,
+    fields: Parameters<MediaUploadService['parseFields']>[0],
+  ): Promise<CommittedUpload> {
+    try {
+      await this.refuseFileBesideViews(upload);
+      const parsed = this.parseFields(fields);
+      const staged = upload.outcomes.flatMap((o) => (o.ok ? [o.file] : []));
+      const failures = upload.outcomes.flatMap((o) => (o.ok ? [] : [{ field: o.field, filename: o.filename, error: o.error }]));
+      if (staged.length === 0) {
+        throw errors.invalidRequest('No files were uploaded successfully', failures.length === 0
+          ? { details: ['No file fields in the request'] }
+          : { details: failures.map((f) => `${f.field} (${f.filename}): ${f.error}`), errors: failures });
+      }
+      // Reserved before anything moves: the final keys belong to the session, and a taken one's files stay untouched.
+      const analysis = await this.open(userId, parsed);
+      const files = staged.map((file): MediaFile => ({
+        analysisId: analysis.id, view: file.view, originalFilename: file.filename || file.field, fileType: file.fileType,
+        sizeBytes: file.sizeBytes,
+        objectKey: objectKeys.media(userId, analysis.sessionId, analysis.modelName,
+          file.view === 'auto' ? safeBaseName(file.filename, file.view) : file.view, file.ext),
+      }));
+      try {
+        for (const [i, file] of files.entries()) await this.deps.store.move(staged[i]!.pendingKey, file.objectKey);
+        await this.commit(analysis, files);
+      } catch (error) {
+        // The rows were not written (one transaction): the moved files and the reservation must not stay either.
+        await this.discard(analysis, files);
+        throw error;
+      }
+      return { analysis, files, failures };
+    } catch (error) {
+      await this.discardStaged(upload);
+      throw error;
+    }
+  }
+
+  /** Deletes every pending object of an upload (those already moved are simply missing). */
+  async discardStaged(upload: StagedUpload): Promise<void> {
+    await Promise.allSettled(upload.outcomes.map((o) => (o.ok ? this.deps.store.delete(o.file.pendingKey) : undefined)));
+  }
+
+  private async storeFile(
+    upload: StagedUpload,
+    part: { field: string; filename: string; stream: Readable },
     signal?: AbortSignal,
   ): Promise<FileOutcome> {
     let rest: AsyncIterator<Buffer> | null = null;
+    const filename = part.filename || part.field;
     const refuse = async (error: string): Promise<FileOutcome> => {
       await drain(part.stream, rest); // the parser reaches the next part only once this one is read to its end
-      return { ok: false, field: part.field, filename: part.filename, error };
+      return { ok: false, field: part.field, filename, error };
     };
-    const view = VIEW_FIELDS[part.field];
+    const view = viewOf(part.field);
     if (!view) return refuse(`Unknown view field "${part.field}": use front, left, right, back (or file)`);
-    if (taken.has(view)) return refuse(`Only one file per view: "${part.field}" was sent twice`);
+    if (upload.outcomes.some((o) => o.ok && o.file.view === view)) return refuse(`Only one file per view: "${part.field}" was sent twice`);
+    // Decided again when the body ends, for a named view that comes after the file; refused here, it is not streamed.
+    if (view === 'auto' && upload.outcomes.some((o) => isNamedView(o.ok ? o.file.field : o.field))) return refuse(FILE_BESIDE_VIEWS);
 
     const { head, rest: unread } = await readHead(part.stream, SNIFF_BYTES);
     rest = unread;
@@ -117,7 +213,8 @@ export class MediaUploadService {
     if (!sniffed) {
       return refuse('Unsupported file type: send a video (mp4, mov, avi, mkv, webm, m4v, wmv, flv) or an image (jpg, png, bmp, tiff, webp)');
     }
-    const key = objectKeys.media(analysis.userId, analysis.sessionId, analysis.modelName, view, `.${sniffed.format}`);
+    const ext = `.${sniffed.format}`;
+    const key = objectKeys.pendingUpload(upload.id, `${part.field}${ext}`);
     const check = createMediaCheck(sniffed.kind);
     try {
       const { size } = await this.deps.store.put(key, teeInto(head, unread, check), {
@@ -129,7 +226,7 @@ export class MediaUploadService {
       });
       return {
         ok: true,
-        file: { analysisId: analysis.id, view, objectKey: key, originalFilename: part.filename, fileType: sniffed.kind, sizeBytes: size },
+        file: { field: part.field, view, pendingKey: key, ext, filename: part.filename, fileType: sniffed.kind, sizeBytes: size },
       };
     } catch (error) {
       check.abort();
@@ -142,8 +239,21 @@ export class MediaUploadService {
     }
   }
 
+  /**
+   * A `file` of unknown view beside named views could be detected as one of them, and the two results would
+   * overwrite each other: it is refused, whichever came first.
+   */
+  private async refuseFileBesideViews(upload: StagedUpload): Promise<void> {
+    if (!upload.outcomes.some((o) => isNamedView(o.ok ? o.file.field : o.field))) return;
+    for (const [i, outcome] of upload.outcomes.entries()) {
+      if (!outcome.ok || outcome.file.view !== 'auto') continue;
+      await this.deps.store.delete(outcome.file.pendingKey);
+      upload.outcomes[i] = { ok: false, field: outcome.file.field, filename: outcome.file.filename || outcome.file.field, error: FILE_BESIDE_VIEWS };
+    }
+  }
+
   /** Records the files and queues the analysis once, in one transaction: both happen or neither. */
-  async commit(analysis: Analysis, files: MediaFile[]): Promise<void> {
+  private async commit(analysis: Analysis, files: MediaFile[]): Promise<void> {
     await this.deps.analyses.withTransaction(async (tx) => {
       await this.deps.analyses.addMediaFiles(tx, files);
       await this.deps.queue.send('analyse-session', { analysisId: analysis.id }, { tx: transactionExecutor(tx) });
@@ -155,6 +265,29 @@ export class MediaUploadService {
     await Promise.allSettled(files.map((f) => this.deps.store.delete(f.objectKey)));
     if ((await this.deps.analyses.mediaFiles(analysis.id)).length === 0) await this.deps.analyses.delete(analysis.id);
   }
+}
+
+/** Own keys only, so no inherited property (`toString`) passes for a view. */
+function viewOf(field: string): View | undefined {
+  return Object.hasOwn(VIEW_FIELDS, field) ? VIEW_FIELDS[field] : undefined;
+}
+
+function isNamedView(field: string): boolean {
+  const view = viewOf(field);
+  return view !== undefined && view !== 'auto';
+}
+
+/**
+ * A client's file name reduced to something safe in a key and in a download name: its last path part, without its
+ * extension (the sniffed format gives that), `A-Z a-z 0-9 _ - .` only, no leading dot, at most MAX_BASE_NAME
+ * characters; `fallback` when nothing is left.
+ */
+export function safeBaseName(filename: string, fallback: string): string {
+  const base = filename.split(/[/\\]/).at(-1) ?? '';
+  const dot = base.lastIndexOf('.');
+  const stem = dot >= 0 ? base.slice(0, dot) : base;
+  const safe = stem.replace(/[^A-Za-z0-9_.-]+/g, '_').replace(/^[._-]+/, '').slice(0, MAX_BASE_NAME).replace(/[._-]+$/, '');
+  return safe || fallback;
 }
 
 /** An optional height field (multipart text or JSON number); blank means not given. */

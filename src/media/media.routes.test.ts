@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, newUser, type TestUser } from '../../test/helpers/factories.ts';
 import { createAnalysesRepository } from '../analysis/analyses.repository.ts';
@@ -33,6 +34,24 @@ const session = (() => {
 
 async function storedKeys(u: TestUser, sessionId: string): Promise<string[]> {
   return (await t.store.list(`videos/${u.id}/${sessionId}/`)).map((o) => o.key);
+}
+
+/** Files of uploads still in flight, or left by one that failed. */
+async function pendingKeys(): Promise<string[]> {
+  return (await t.store.list('uploads-pending/')).map((o) => o.key);
+}
+
+function deleteMedia(payload: Record<string, string>, who: TestUser = user) {
+  return t.app.inject({ method: 'POST', url: '/api/video/delete', payload, headers: bearer(who.token) });
+}
+
+/** Polls a condition (never a fixed sleep); fails with `what` after a deadline. */
+async function until(condition: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
 }
 
 describe('POST /api/video/upload', () => {
@@ -181,6 +200,19 @@ describe('POST /api/video/upload', () => {
     expect(await storedKeys(user, id)).toEqual([`videos/${user.id}/${id}/cx_front.jpg`]);
   });
 
+  it('keeps nothing, a file already staged included, when the parser refuses a later part', async () => {
+    const id = session();
+    const response = await upload([
+      { name: 'session_id', value: id }, { name: 'front', filename: 'a.jpg', content: jpg },
+      { name: 'constructor', filename: 'b.jpg', content: jpg },
+    ]);
+    expect(response.statusCode).toBe(400);
+    expect(response.json().error).toMatch(/prototype property/);
+    expect(await storedKeys(user, id)).toEqual([]);
+    expect(await pendingKeys()).toEqual([]);
+    expect(await createAnalysesRepository(t.database.db).findBySession(user.id, id)).toBeNull();
+  });
+
   it('needs a token, and multipart', async () => {
     const { payload, headers } = multipart([{ name: 'session_id', value: session() }]);
     expect((await t.app.inject({ method: 'POST', url: '/api/video/upload', payload, headers })).statusCode).toBe(401);
@@ -216,5 +248,175 @@ describe('deleting media', () => {
       method: 'POST', url: '/api/video/delete', payload: { session_id: id, filename: 'nope.jpg' }, headers: bearer(user.token),
     });
     expect(missing.statusCode).toBe(404);
+  });
+});
+
+// Issue 12: the documented JavaScript examples and the web client append the files first and the fields after them.
+describe('POST /api/video/upload: fields after the files', () => {
+  it('takes session_id, model, profile, height_cm and person sent after the files', async () => {
+    const id = session();
+    const response = await upload([
+      { name: 'front', filename: 'me.jpg', content: jpg }, { name: 'left', filename: 'walk.mp4', content: mp4 },
+      { name: 'session_id', value: id }, { name: 'model', value: 'gy' }, { name: 'profile', value: 'upright' },
+      { name: 'height_cm', value: '180' }, { name: 'person', value: '2' },
+    ]);
+    expect(response.statusCode, response.body).toBe(201);
+    expect(response.json()).toMatchObject({
+      session_id: id, model: 'gy',
+      uploaded_files: { front: { filename: 'gy_front.jpg', model: 'gy' }, left: { filename: 'gy_left.mp4', model: 'gy' } },
+    });
+    expect((await storedKeys(user, id)).sort()).toEqual([`videos/${user.id}/${id}/gy_front.jpg`, `videos/${user.id}/${id}/gy_left.mp4`]);
+    expect((await t.store.getBuffer(`videos/${user.id}/${id}/gy_front.jpg`)).equals(jpg)).toBe(true);
+    const analysis = await createAnalysesRepository(t.database.db).findById(response.json().analysis_id);
+    expect(analysis).toMatchObject({ modelName: 'gy', profile: 'upright', subjectHeightCm: 180, subjectChoice: { kind: 'id', id: 2 } });
+    expect(await pendingKeys()).toEqual([]);
+  });
+
+  it('takes fields between the files too', async () => {
+    const id = session();
+    const response = await upload([
+      { name: 'front', filename: 'me.jpg', content: jpg }, { name: 'session_id', value: id },
+      { name: 'back', filename: 'b.jpg', content: jpg }, { name: 'model', value: 'gy' },
+    ]);
+    expect(response.statusCode, response.body).toBe(201);
+    expect((await storedKeys(user, id)).sort()).toEqual([`videos/${user.id}/${id}/gy_back.jpg`, `videos/${user.id}/${id}/gy_front.jpg`]);
+  });
+
+  it.each([
+    ['no session id', {}, /^Missing session_id$/],
+    ['a bad session id', { session_id: 'a b' }, /Invalid session_id/],
+    ['an unknown model', { session_id: 'late_model', model: 'zz' }, /^Invalid model: zz\. Available models: \['cx', 'gy'\]$/],
+  ])('answers 400 for %s after the files and keeps no object and no row', async (_label, fields: Record<string, string>, message) => {
+    const id = fields.session_id ? `${fields.session_id.replace(' ', '_')}_${session()}` : null;
+    const response = await upload([
+      { name: 'front', filename: 'a.jpg', content: jpg }, { name: 'file', filename: 'b.jpg', content: jpg },
+      ...Object.entries(fields).map(([name, value]) => ({ name, value: name === 'session_id' && value !== 'a b' ? id! : value })),
+    ]);
+    expect(response.statusCode).toBe(400);
+    expect(response.json().error).toMatch(message);
+    expect(await pendingKeys()).toEqual([]);
+    if (id) {
+      expect(await storedKeys(user, id)).toEqual([]);
+      expect(await createAnalysesRepository(t.database.db).findBySession(user.id, id)).toBeNull();
+    }
+  });
+
+  it('answers 409 for a taken session id sent after the files, keeping nothing of them and the first upload whole', async () => {
+    const id = session();
+    expect((await upload([{ name: 'session_id', value: id }, { name: 'front', filename: 'a.jpg', content: jpg }])).statusCode).toBe(201);
+    const again = await upload([
+      { name: 'front', filename: 'other.mp4', content: mp4 }, { name: 'back', filename: 'b.jpg', content: jpg }, { name: 'session_id', value: id },
+    ]);
+    expect(again.statusCode).toBe(409);
+    expect(again.json()).toMatchObject({ error: 'session_id already exists', existing_files: ['cx_front.jpg'] });
+    expect(await storedKeys(user, id)).toEqual([`videos/${user.id}/${id}/cx_front.jpg`]);
+    expect((await t.store.getBuffer(`videos/${user.id}/${id}/cx_front.jpg`)).equals(jpg)).toBe(true);
+    expect(await pendingKeys()).toEqual([]);
+  });
+
+  it('leaves nothing when the client drops the connection after a file, before its fields', async () => {
+    const id = session();
+    const baseUrl = await t.app.listen({ host: '127.0.0.1', port: 0 });
+    const { payload, headers } = multipart([
+      { name: 'front', filename: 'a.jpg', content: jpg }, { name: 'left', filename: 'b.mp4', content: mp4 }, { name: 'session_id', value: id },
+    ]);
+    const request = http.request(`${baseUrl}/api/video/upload`, {
+      method: 'POST', headers: { ...headers, ...bearer(user.token), 'content-length': String(payload.length) },
+    });
+    request.on('error', () => {});
+    // The whole front file and the start of the left one: front is staged, left is streaming.
+    request.write(payload.subarray(0, jpg.length + 40_000));
+    await until(async () => (await pendingKeys()).length > 0, 'the front file to be staged');
+    request.destroy();
+    await until(async () => (await pendingKeys()).length === 0, 'the staged files to be discarded');
+    expect(await storedKeys(user, id)).toEqual([]);
+    expect(await createAnalysesRepository(t.database.db).findBySession(user.id, id)).toBeNull();
+  });
+});
+
+describe('POST /api/video/upload: a lone file of unknown view', () => {
+  it('is stored as {model}_{its file name, reduced}{the sniffed extension}, and found again by that name', async () => {
+    const id = session();
+    const response = await upload([
+      { name: 'file', filename: 'C:\\Users\\me\\My Clip (1).MOV', content: jpg }, { name: 'session_id', value: id }, { name: 'model', value: 'gy' },
+    ]);
+    expect(response.statusCode, response.body).toBe(201);
+    expect(response.json().uploaded_files.auto).toMatchObject({
+      // The multipart parser already drops the client's folders from the original name.
+      filename: 'gy_My_Clip_1.jpg', original_filename: 'My Clip (1).MOV', view: 'auto', file_type: 'image',
+    });
+    expect(await storedKeys(user, id)).toEqual([`videos/${user.id}/${id}/gy_My_Clip_1.jpg`]);
+    const file = await t.app.inject({ url: pathOf(response.json().uploaded_files.auto.file_url) });
+    expect(file.rawPayload.equals(jpg)).toBe(true);
+    const deleted = await deleteMedia({ session_id: id, filename: 'gy_My_Clip_1.jpg' });
+    expect(deleted.json()).toMatchObject({ deleted_files: ['gy_My_Clip_1.jpg'] });
+    expect(await storedKeys(user, id)).toEqual([]);
+  });
+
+  it('falls back to the view name when nothing of the file name is left', async () => {
+    const id = session();
+    const response = await upload([{ name: 'session_id', value: id }, { name: 'file', filename: '😀.jpg', content: jpg }]);
+    expect(response.json().uploaded_files.auto.filename).toBe('cx_auto.jpg');
+  });
+
+  it.each([
+    ['before', (file: MultipartPart, front: MultipartPart) => [file, front]],
+    ['after', (file: MultipartPart, front: MultipartPart) => [front, file]],
+  ])('is refused as a per-file error when named views come %s it, and the views are kept', async (_order, arrange) => {
+    const id = session();
+    const response = await upload([
+      ...arrange({ name: 'file', filename: 'me.jpg', content: jpg }, { name: 'front', filename: 'front.jpg', content: jpg }),
+      { name: 'session_id', value: id },
+    ]);
+    expect(response.statusCode, response.body).toBe(207);
+    const body = response.json();
+    expect(body.views_uploaded).toEqual(['front']);
+    expect(body.errors).toEqual([{ field: 'file', filename: 'me.jpg', error: expect.stringMatching(/send "file" alone, or name its view/) }]);
+    expect(await storedKeys(user, id)).toEqual([`videos/${user.id}/${id}/cx_front.jpg`]);
+    expect(await pendingKeys()).toEqual([]);
+  });
+});
+
+describe('POST /api/video/delete by file name alone, as documented', () => {
+  it('deletes the file of that stored name, in whichever session holds it', async () => {
+    const owner = await newUser(t.app);
+    const id = session();
+    await upload([{ name: 'front', filename: 'a.jpg', content: jpg }, { name: 'back', filename: 'b.jpg', content: jpg },
+      { name: 'session_id', value: id }, { name: 'model', value: 'gy' }], owner);
+    await upload([{ name: 'session_id', value: session() }, { name: 'back', filename: 'b.jpg', content: jpg }], owner);
+    const response = await deleteMedia({ filename: 'gy_back.jpg' }, owner);
+    expect(response.statusCode, response.body).toBe(200);
+    expect(response.json()).toEqual({ message: 'File deleted successfully', session_id: id, deleted_files: ['gy_back.jpg'] });
+    expect(await storedKeys(owner, id)).toEqual([`videos/${owner.id}/${id}/gy_front.jpg`]);
+    // The last file of a session takes the session with it, as with a session_id.
+    expect((await deleteMedia({ filename: 'gy_front.jpg' }, owner)).statusCode).toBe(200);
+    expect(await createAnalysesRepository(t.database.db).findBySession(owner.id, id)).toBeNull();
+  });
+
+  it('answers 409 when several sessions have a file of that name, deleting nothing; with session_id it works', async () => {
+    const owner = await newUser(t.app);
+    const [first, second] = [session(), session()];
+    for (const id of [first, second]) await upload([{ name: 'front', filename: 'a.jpg', content: jpg }, { name: 'session_id', value: id }], owner);
+    const response = await deleteMedia({ filename: 'cx_front.jpg' }, owner);
+    expect(response.statusCode).toBe(409);
+    expect(response.json()).toMatchObject({ code: 'conflict', error: expect.stringMatching(/add session_id/) });
+    expect(response.json().session_ids.sort()).toEqual([first, second].sort());
+    expect(await storedKeys(owner, first)).toHaveLength(1);
+    expect(await storedKeys(owner, second)).toHaveLength(1);
+    expect((await deleteMedia({ session_id: second, filename: 'cx_front.jpg' }, owner)).statusCode).toBe(200);
+    expect(await storedKeys(owner, first)).toHaveLength(1);
+  });
+
+  it("answers 404 for a name nobody has, or another user's file, and 400 without session_id and filename", async () => {
+    const owner = await newUser(t.app);
+    await upload([{ name: 'session_id', value: session() }, { name: 'left', filename: 'a.jpg', content: jpg }, { name: 'model', value: 'gy' }], owner);
+    expect((await deleteMedia({ filename: 'gy_left.jpg' }, await newUser(t.app))).statusCode).toBe(404);
+    expect((await deleteMedia({ filename: 'nope.jpg' }, owner)).statusCode).toBe(404);
+    for (const payload of [{}, { filename: '' }] as Array<Record<string, string>>) {
+      const response = await deleteMedia(payload, owner);
+      expect(response.statusCode).toBe(400);
+      expect(response.json().error).toMatch(/Send session_id to delete a whole session, filename to delete one file, or both/);
+    }
+    expect((await t.store.list(`videos/${owner.id}/`))).toHaveLength(1);
   });
 });

@@ -2,13 +2,12 @@ import type {} from '@fastify/multipart';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from 'typebox';
-import type { Analysis, MediaFile } from '../analysis/analyses.repository.ts';
 import { errors, isAppError } from '../errors/app-error.ts';
 import type { AuthGuards } from '../http/authenticate.ts';
 import { studioErrors } from '../http/common.schemas.ts';
 import type { ObjectStore } from '../infra/object-store/object-store.ts';
 import type { MediaSessionsService } from './media-sessions.service.ts';
-import type { FileOutcome, MediaUploadService } from './media-upload.service.ts';
+import type { MediaUploadService } from './media-upload.service.ts';
 
 export interface MediaRoutesDeps {
   uploads: MediaUploadService;
@@ -44,7 +43,8 @@ export async function mediaRoutes(fastify: FastifyInstance, deps: MediaRoutesDep
         + 'and person (optional: who to analyse in every view when several people are in it, either a person number as '
         + '`postura analyze --list-people` prints them, e.g. "2", or a point on the person in pixels of the original '
         + 'picture, "X,Y" or "X,Y@T" at T seconds, e.g. "640,360@2.5"; default: the person visible longest, then the '
-        + 'largest) must come before the files.',
+        + "largest). Fields and files may come in any order. A lone `file` is stored as `{model}_{its file name}{ext}`, "
+        + 'the name reduced to letters, digits, "_", "-" and "."; it cannot be combined with named views.',
       consumes: ['multipart/form-data'],
       response: { 201: UploadResponse, 207: UploadResponse, ...studioErrors(400, 401, 409, 413, 415) },
     },
@@ -52,9 +52,7 @@ export async function mediaRoutes(fastify: FastifyInstance, deps: MediaRoutesDep
     if (!request.isMultipart()) throw errors.unsupportedMediaType('Send the files as multipart/form-data');
     const user = request.auth!.user;
     const fields: Record<string, string> = {};
-    const outcomes: FileOutcome[] = [];
-    const stored: MediaFile[] = [];
-    let analysis: Analysis | null = null;
+    const upload = uploads.stage();
     const aborted = new AbortController();
     request.raw.once('close', () => {
       if (!request.raw.complete) aborted.abort();
@@ -65,41 +63,13 @@ export async function mediaRoutes(fastify: FastifyInstance, deps: MediaRoutesDep
           if (typeof part.value === 'string') fields[part.fieldname] = part.value;
           continue;
         }
-        if (!analysis) {
-          if (!fields.session_id) {
-            part.file.resume();
-            throw errors.missingFields('Missing session_id: send the session_id field before the files');
-          }
-          analysis = await uploads.open(user.id, uploads.parseFields(fields));
-        }
-        const outcome = await uploads.storeFile(analysis, {
-          field: part.fieldname, filename: part.filename || part.fieldname, stream: part.file,
-        }, new Set(stored.map((f) => f.view)), aborted.signal);
-        outcomes.push(outcome);
-        if (outcome.ok) stored.push(outcome.file);
+        await uploads.stageFile(upload, { field: part.fieldname, filename: part.filename, stream: part.file }, aborted.signal);
       }
     } catch (error) {
-      if (analysis) await uploads.discard(analysis, stored);
+      await uploads.discardStaged(upload);
       throw isMalformedMultipart(error) ? errors.invalidRequest(`Malformed multipart body: ${(error as Error).message}`) : error;
     }
-    if (!analysis) {
-      uploads.parseFields(fields); // reports a missing or invalid session_id/model first
-      throw errors.invalidRequest('No files were uploaded successfully', { details: ['No file fields in the request'] });
-    }
-    const failures = outcomes.flatMap((o) => (o.ok ? [] : [{ field: o.field, filename: o.filename, error: o.error }]));
-    if (stored.length === 0) {
-      await uploads.discard(analysis, stored);
-      throw errors.invalidRequest('No files were uploaded successfully', {
-        details: failures.map((f) => `${f.field} (${f.filename}): ${f.error}`), errors: failures,
-      });
-    }
-    try {
-      await uploads.commit(analysis, stored);
-    } catch (error) {
-      // The rows were not written (one transaction): the stored files and the reservation must not stay either.
-      await uploads.discard(analysis, stored);
-      throw error;
-    }
+    const { analysis, files: stored, failures } = await uploads.commitStaged(user.id, upload, fields);
     const uploadedFiles: Record<string, Static<typeof UploadedFile>> = {};
     for (const file of stored) {
       const filename = file.objectKey.split('/').at(-1)!;
@@ -120,20 +90,33 @@ export async function mediaRoutes(fastify: FastifyInstance, deps: MediaRoutesDep
     });
   });
 
-  const DeleteBody = Type.Object({ session_id: Type.String({ minLength: 1, maxLength: 64 }), filename: Type.Optional(Type.String()) });
+  const DeleteBody = Type.Object({
+    session_id: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+    filename: Type.Optional(Type.String({ description: 'Its stored name (`cx_front.mp4`); without session_id, it must be unique among your sessions' })),
+  });
   const DeleteResponse = Type.Object({ message: Type.String(), session_id: Type.String(), deleted_files: Type.Array(Type.String()) });
 
   app.post('/api/video/delete', {
     preHandler: guards.requireUser,
     schema: {
       tags, summary: "Delete a session's media (and its analysis), or one file of it", body: DeleteBody,
-      response: { 200: DeleteResponse, ...studioErrors(400, 401, 404) },
+      description: 'JSON {session_id} deletes the whole session; {session_id, filename} one file of it; {filename} alone '
+        + 'the file of that stored name, 409 when several of your sessions have one (then add session_id).',
+      response: { 200: DeleteResponse, ...studioErrors(400, 401, 404, 409) },
     },
   }, async (request) => {
+    const userId = request.auth!.user.id;
     const { session_id: sessionId, filename } = request.body;
+    if (sessionId === undefined) {
+      if (!filename) {
+        throw errors.missingFields('Send session_id to delete a whole session, filename to delete one file, or both');
+      }
+      const found = await deps.sessions.deleteFileByName(userId, filename);
+      return { message: 'File deleted successfully', session_id: found.sessionId, deleted_files: found.deleted };
+    }
     const deleted = filename
-      ? await deps.sessions.deleteFile(request.auth!.user.id, sessionId, filename)
-      : await deps.sessions.deleteSession(request.auth!.user.id, sessionId);
+      ? await deps.sessions.deleteFile(userId, sessionId, filename)
+      : await deps.sessions.deleteSession(userId, sessionId);
     return { message: filename ? 'File deleted successfully' : 'Session deleted successfully', session_id: sessionId, deleted_files: deleted };
   });
 

@@ -113,6 +113,31 @@ export class FsObjectStore implements ObjectStore {
     return { size: stat.size, contentType: await this.contentTypeOf(key) };
   }
 
+  async move(fromKey: string, toKey: string): Promise<void> {
+    const from = this.blobPath(fromKey);
+    const to = this.blobPath(toKey);
+    await this.init();
+    const stat = await fs.stat(from).catch(() => null);
+    if (!stat?.isFile()) throw new ObjectNotFoundError(fromKey);
+    if (fromKey === toKey) return;
+    try {
+      // Metadata first, as in publish: the bytes never appear under the new key with the old object's type. An
+      // object without metadata (written by hand) must not inherit the type of the one it replaces.
+      await renameMakingParents(this.metaPath(fromKey), this.metaPath(toKey)).catch(async (error: unknown) => {
+        if (!isCode(error, 'ENOENT')) throw error;
+        await removeQuietly(this.metaPath(toKey));
+      });
+      await renameMakingParents(from, to);
+    } catch (error) {
+      if (isCode(error, 'ENOTDIR', 'EISDIR', 'EEXIST')) {
+        throw new ObjectKeyError('the key collides with an existing object or folder');
+      }
+      throw translate(error, fromKey);
+    }
+    await pruneEmptyDirs(path.dirname(from), this.blobsDir);
+    await pruneEmptyDirs(path.dirname(this.metaPath(fromKey)), this.metaDir);
+  }
+
   async delete(key: string): Promise<void> {
     const file = this.blobPath(key);
     await removeQuietly(file);

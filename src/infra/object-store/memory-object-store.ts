@@ -45,6 +45,13 @@ export class MemoryObjectStore implements ObjectStore {
     return object ? { size: object.data.length, contentType: object.contentType } : null;
   }
 
+  async move(fromKey: string, toKey: string): Promise<void> {
+    assertValidKey(toKey);
+    const object = this.find(fromKey);
+    this.objects.delete(fromKey);
+    this.objects.set(toKey, object);
+  }
+
   async delete(key: string): Promise<void> {
     assertValidKey(key);
     this.objects.delete(key);

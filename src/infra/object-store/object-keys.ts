@@ -7,9 +7,19 @@ import { assertValidKey, ObjectKeyError } from './object-store.ts';
 export const objectKeys = {
   /** `videos/{user_id}/{session_id}/` : every upload of a media session. */
   sessionMediaPrefix: (userId: string, sessionId: string) => `videos/${segments(userId, sessionId).join('/')}/`,
-  /** `videos/{user_id}/{session_id}/{model}_{view}{ext}`, `ext` with its dot (`.mp4`) or empty. */
-  media: (userId: string, sessionId: string, model: string, view: string, ext: string) =>
-    key(`videos/${segments(userId, sessionId).join('/')}/${segment(`${model}_${view}${ext}`)}`),
+  /**
+   * `videos/{user_id}/{session_id}/{model}_{view}{ext}`, `ext` with its dot (`.mp4`) or empty. A file of unknown view
+   * sent in a multipart upload's `file` field is named after the client's file instead: `name` is then that file's
+   * name, already reduced to a safe base name.
+   */
+  media: (userId: string, sessionId: string, model: string, name: string, ext: string) =>
+    key(`videos/${segments(userId, sessionId).join('/')}/${segment(`${model}_${name}${ext}`)}`),
+  /**
+   * `uploads-pending/{upload_id}/` : the files of one multipart upload while its body is still arriving; at its end
+   * they move under `videos/` or are deleted. Anything still here long after is a crashed process's leftover.
+   */
+  pendingUploadPrefix: (uploadId: string) => `uploads-pending/${segment(uploadId)}/`,
+  pendingUpload: (uploadId: string, name: string) => key(`${objectKeys.pendingUploadPrefix(uploadId)}${segment(name)}`),
   /** `analysis-data/{user_id}/{session_id}/` : every result of an analysis. */
   resultsPrefix: (userId: string, sessionId: string) => `analysis-data/${segments(userId, sessionId).join('/')}/`,
   detailed: (userId: string, sessionId: string, view: string) =>

@@ -17,6 +17,12 @@ export interface ObjectStore {
   get(key: string, opts?: GetOptions): Promise<Readable>;
   getBuffer(key: string): Promise<Buffer>;
   head(key: string): Promise<ObjectInfo | null>;
+  /**
+   * Moves an object (bytes and content type) to `toKey`, replacing whatever was there; `fromKey` is gone afterwards.
+   * Throws ObjectNotFoundError when `fromKey` does not exist. Readers of `toKey` see the old object or the whole new
+   * one; on S3 (a copy, then a delete) a crash in between can leave the source behind as well.
+   */
+  move(fromKey: string, toKey: string): Promise<void>;
   /** Idempotent: deleting a missing object is not an error. */
   delete(key: string): Promise<void>;
   /** Deletes every object whose key starts with `prefix` (a string prefix, as in S3); returns how many. */

@@ -1,5 +1,5 @@
 import {
-  CreateBucketCommand, DeleteObjectCommand, DeleteObjectsCommand, GetObjectCommand, HeadBucketCommand,
+  CopyObjectCommand, CreateBucketCommand, DeleteObjectCommand, DeleteObjectsCommand, GetObjectCommand, HeadBucketCommand,
   HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client, S3ServiceException,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
@@ -108,6 +108,26 @@ export class S3ObjectStore implements ObjectStore {
       if (translated instanceof ObjectNotFoundError) return null;
       throw translated;
     }
+  }
+
+  /**
+   * One CopyObject, then a DeleteObject. A single CopyObject takes sources up to 5 GiB (S3's limit; bigger ones need
+   * a multipart copy), which holds because uploads are capped below that: UPLOAD_MAX_FILE_BYTES allows at most
+   * 5 GiB, the limit a direct upload's single presigned PUT has anyway. A crash between the two calls leaves the
+   * source in place too, never a half-written target.
+   */
+  async move(fromKey: string, toKey: string): Promise<void> {
+    assertValidKey(fromKey);
+    assertValidKey(toKey);
+    if (fromKey === toKey) {
+      if (!(await this.head(fromKey))) throw new ObjectNotFoundError(fromKey);
+      return;
+    }
+    await this.call(fromKey, () => this.client.send(new CopyObjectCommand({
+      Bucket: this.bucket, Key: toKey, CopySource: `${this.bucket}/${fromKey.split('/').map(encodeURIComponent).join('/')}`,
+      MetadataDirective: 'COPY',
+    })));
+    await this.delete(fromKey);
   }
 
   async delete(key: string): Promise<void> {

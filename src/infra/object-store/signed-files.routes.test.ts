@@ -19,6 +19,7 @@ describe('signed-files routes (local disk store, via inject)', () => {
     expect(res.header('content-disposition')).toBe(`attachment; filename="s1_report.pdf"; filename*=UTF-8''s1_report.pdf`);
     expect(res.header('content-security-policy')).toContain('sandbox');
     expect(res.header('x-content-type-options')).toBe('nosniff');
+    expect(res.header('cross-origin-resource-policy')).toBe('cross-origin');
   });
 
   it('serves a single byte range for video seeking, and HEAD without a body', async () => {

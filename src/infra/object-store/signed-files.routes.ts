@@ -112,6 +112,9 @@ function setDownloadHeaders(reply: FastifyReply, contentType: string, filename: 
   reply.header('X-Content-Type-Options', 'nosniff');
   // Uploaded bytes are served from the API's own origin: never let them run as a page there.
   reply.header('Content-Security-Policy', "default-src 'none'; sandbox");
+  // The signature is the capability, so any page holding the URL may embed the file (<video>, <img>), as with S3
+  // presigned URLs: the studio web client runs on another origin. Helmet's default `same-origin` would blank it.
+  reply.header('Cross-Origin-Resource-Policy', 'cross-origin');
   if (filename !== undefined) reply.header('Content-Disposition', attachmentDisposition(filename));
 }
 
