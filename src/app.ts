@@ -26,7 +26,7 @@ import { MemoryPubSub } from './infra/pubsub/memory-pubsub.ts';
 import type { PubSub } from './infra/pubsub/pubsub.ts';
 import type { RateLimiter } from './infra/rate-limit/rate-limiter.ts';
 import { postureScoreRoutes } from './scoring/posture-score.routes.ts';
-import { studioPipeline } from './analysis/studio.plugin.ts';
+import { studioPipeline } from './studio.plugin.ts';
 import type { ObjectStore } from './infra/object-store/object-store.ts';
 import type { UrlSigner } from './infra/object-store/url-signer.ts';
 import type { JobQueue } from './infra/queue/job-queue.ts';

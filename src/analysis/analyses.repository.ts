@@ -2,10 +2,10 @@ import { sql, type Selectable, type Transaction } from 'kysely';
 import type { Db } from '../infra/db/database.ts';
 import type { AnalysesTable, AnalysisStatus, DatabaseSchema, MediaFilesTable } from '../infra/db/schema.ts';
 import type { SubjectChoice } from '../pose/subject-tracks.ts';
+import type { UploadView } from '../posture/index.ts';
 
 const UNIQUE_VIOLATION = '23505';
 
-export type View = MediaFilesTable['view'];
 /** A subject chosen by the user (the automatic rule is stored as null). */
 export type UserSubjectChoice = Exclude<SubjectChoice, { kind: 'auto' }>;
 
@@ -32,7 +32,7 @@ export interface Analysis {
 
 export interface MediaFile {
   analysisId: string;
-  view: View;
+  view: UploadView;
   objectKey: string;
   originalFilename: string;
   fileType: 'image' | 'video';
@@ -62,7 +62,7 @@ export interface AnalysesRepository {
   mediaFiles(analysisId: string): Promise<MediaFile[]>;
   /** The media of several analyses in one query (a listing page), by analysis then view. */
   mediaFilesOf(analysisIds: readonly string[]): Promise<MediaFile[]>;
-  removeMediaFile(analysisId: string, view: View): Promise<MediaFile | null>;
+  removeMediaFile(analysisId: string, view: UploadView): Promise<MediaFile | null>;
   /** The user's media files whose stored name (the object key's last part) is `filename`, with their session ids. */
   findMediaFilesByStoredName(userId: string, filename: string): Promise<Array<MediaFile & { sessionId: string }>>;
   /** pending → in_progress (or a lost run taken up again); null when the analysis is finished or gone. */

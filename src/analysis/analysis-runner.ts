@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { grabFrame } from '../media/frame-grab.ts';
+import { grabFrame } from '../pose/frame-grab.ts';
 import { objectKeys } from '../infra/object-store/object-keys.ts';
 import { ObjectNotFoundError, type ObjectStore } from '../infra/object-store/object-store.ts';
 import type { JobContext } from '../infra/queue/job-queue.ts';

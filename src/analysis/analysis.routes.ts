@@ -1,58 +1,61 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
-import { toUserBody } from '../auth/auth.schemas.ts';
-import { errors } from '../errors/app-error.ts';
 import type { AuthGuards } from '../http/authenticate.ts';
 import { studioErrors } from '../http/common.schemas.ts';
 import { emptyBodyAsObject } from '../http/empty-body.ts';
-import { objectKeys } from '../infra/object-store/object-keys.ts';
-import type { ObjectStore } from '../infra/object-store/object-store.ts';
-import type { JobQueue } from '../infra/queue/job-queue.ts';
-import type { MediaSessionsService } from '../media/media-sessions.service.ts';
-import { transactionExecutor } from '../media/media-upload.service.ts';
-import type { User } from '../users/user.ts';
-import type { UsersRepository } from '../users/users.repository.ts';
-import type { AnalysesRepository, Analysis } from './analyses.repository.ts';
-import { framesCsv } from './frames-csv.ts';
-import { summariseWeeks, weekStart } from './analysis-insights.ts';
-import type { DetailedResult } from './view-analysis.ts';
+import type { UserDirectory } from '../users/users.routes.ts';
+import type { Analysis } from './analyses.repository.ts';
+import type { AnalysesService, ListedAnalysis } from './analyses.service.ts';
 
 export interface AnalysisRoutesDeps {
-  analyses: AnalysesRepository;
-  users: UsersRepository;
-  sessions: MediaSessionsService;
-  store: ObjectStore;
-  queue: JobQueue;
+  service: AnalysesService;
+  users: UserDirectory;
   guards: AuthGuards;
-  models: readonly string[];
-  signedUrlTtlSeconds: number;
+  /** `object`: `{analyses, next_cursor}` as documented; `array`: the bare list the studio web client reads. */
+  listShape: 'object' | 'array';
 }
 
 const tags = ['studio: analyses'];
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const IdParams = Type.Object({ id: Type.String() });
 const ListQuery = Type.Object({
-  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, description: 'Default 20 (100 when the list is a bare array)' })),
   cursor: Type.Optional(Type.String({ maxLength: 200 })),
 });
+const nullable = <T extends Parameters<typeof Type.Union>[0][number]>(type: T) => Type.Union([type, Type.Null()]);
 const AnalysisSummary = Type.Object({
   id: Type.String(), user_id: Type.String(), session_id: Type.String(), model_name: Type.String(), profile: Type.String(),
-  status: Type.String(), progress: Type.Number(), error: Type.Union([Type.String(), Type.Null()]),
-  overall_score: Type.Union([Type.Integer(), Type.Null()]), created_at: Type.String(),
-  started_at: Type.Union([Type.String(), Type.Null()]), finished_at: Type.Union([Type.String(), Type.Null()]),
+  status: Type.String(), progress: Type.Number({ description: '0..1' }), error: nullable(Type.String()),
+  overall_score: nullable(Type.Integer({ description: '0..100' })), created_at: Type.String(),
+  started_at: nullable(Type.String()), finished_at: nullable(Type.String()),
 });
-const ListResponse = Type.Object({ analyses: Type.Array(AnalysisSummary), next_cursor: Type.Union([Type.String(), Type.Null()]) });
 const UrlMap = Type.Record(Type.String(), Type.String());
-const DetailResponse = Type.Object({
+const ListedItem = Type.Object({
   ...AnalysisSummary.properties,
-  filename: Type.Union([Type.String(), Type.Null()]),
-  feedback: Type.Union([Type.String(), Type.Null()]),
-  posture_result: Type.Union([Type.String(), Type.Null()]),
-  uploads: UrlMap, analysis_json_urls: UrlMap, overlay_urls: UrlMap,
-  feedback_json_url: Type.Union([Type.String(), Type.Null()]),
-  report_url: Type.Union([Type.String(), Type.Null()]),
+  filename: nullable(Type.String({ description: 'The name the first file was uploaded under' })),
+  feedback: nullable(Type.String({ description: 'One-line summary of the result' })),
+  uploads: Type.Record(Type.String(), Type.String(), { description: 'View → signed URL of the uploaded file' }),
 });
+const ListObject = Type.Object({ analyses: Type.Array(ListedItem), next_cursor: nullable(Type.String()) });
+const ListArray = Type.Array(ListedItem);
+const DetailResponse = Type.Object({
+  ...ListedItem.properties,
+  posture_result: nullable(Type.String()),
+  analysis_json_urls: UrlMap, overlay_urls: UrlMap,
+  feedback_json_url: nullable(Type.String()),
+  report_url: nullable(Type.String()),
+});
+const Insight = Type.Object({ type: Type.String(), title: Type.String(), content: Type.String() });
+const SummaryResponse = Type.Object({
+  status: Type.Literal('completed'), model_name: Type.String(), date_generated: Type.String(),
+  weeks: Type.Array(Type.Object({ week_start: Type.String(), analyses: Type.Integer(), average_overall_score: nullable(Type.Number({ description: '0..100' })) })),
+  metrics: Type.Record(Type.String(), Type.Object({
+    current_week: nullable(Type.Number()), previous_weeks: Type.Array(nullable(Type.Number())), trend: nullable(Type.Number()),
+  }), { description: 'Metric → its mean percent score (0..100) this week and in each earlier week' }),
+  worst_metric: nullable(Type.Object({ name: Type.String(), average_percent: Type.Number() })),
+  best_metric: nullable(Type.Object({ name: Type.String(), average_percent: Type.Number() })),
+  insights: Type.Array(Insight),
+}, { description: 'Rule-based weekly insights, computed from the stored results each time they are asked for' });
 
 function toSummary(a: Analysis) {
   return {
@@ -62,70 +65,89 @@ function toSummary(a: Analysis) {
   };
 }
 
+function toListed(item: ListedAnalysis) {
+  return { ...toSummary(item.analysis), filename: item.filename, feedback: item.feedback, uploads: item.uploads };
+}
+
 /** Studio analysis routes of SPEC section 3. Another user's analysis is answered 404, as if it did not exist. */
 export async function analysisRoutes(fastify: FastifyInstance, deps: AnalysisRoutesDeps): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
-  const { analyses, store, guards } = deps;
-  const sign = (key: string, filename?: string) =>
-    store.signedGetUrl(key, { expiresInSeconds: deps.signedUrlTtlSeconds, ...(filename ? { filename } : {}) });
+  const { service, guards } = deps;
+  const bare = deps.listShape === 'array';
+  const listSchema = bare ? ListArray : ListObject;
 
-  /** The analysis when this user may see it (owner or admin), else 404. */
-  async function visible(id: string, user: User): Promise<Analysis> {
-    const analysis = UUID.test(id) ? await analyses.findById(id) : null;
-    if (!analysis || (analysis.userId !== user.id && !user.isAdmin)) throw errors.notFound('Analysis');
-    return analysis;
+  /** One page of a user's analyses in the configured shape; a bare array carries the next cursor in a header. */
+  async function listPage(userId: string, query: { limit?: number | undefined; cursor?: string | undefined }, reply: { header: (k: string, v: string) => unknown }) {
+    const page = await service.list(userId, { limit: query.limit ?? (bare ? 100 : 20), cursor: query.cursor });
+    const analyses = page.items.map(toListed);
+    if (!bare) return { analyses, next_cursor: page.nextCursor };
+    if (page.nextCursor) reply.header('X-Next-Cursor', page.nextCursor);
+    return analyses;
   }
 
   app.get('/api/analysis/list', {
     preHandler: guards.requireUser,
-    schema: { tags, summary: 'My analyses, newest first', querystring: ListQuery, response: { 200: ListResponse, ...studioErrors(400, 401) } },
-  }, async (request) => {
-    const page = await analyses.listByUser(request.auth!.user.id, { limit: request.query.limit ?? 20, cursor: request.query.cursor });
-    return { analyses: page.analyses.map(toSummary), next_cursor: page.nextCursor };
+    schema: {
+      tags, summary: 'My analyses, newest first',
+      description: 'Documented shape `{analyses, next_cursor}`; with ANALYSIS_LIST_SHAPE=array (for the studio web client) a bare array, '
+        + 'the next page\'s cursor in the X-Next-Cursor header.',
+      querystring: ListQuery, response: { 200: listSchema, ...studioErrors(400, 401) },
+    },
+  }, async (request, reply) => listPage(request.auth!.user.id, request.query, reply));
+
+  app.get('/api/analysis/list/:user_id', {
+    preHandler: guards.requireUser,
+    schema: {
+      tags: ['studio: admin'], summary: "A user's analyses (admin, or yourself)", params: Type.Object({ user_id: Type.String() }), querystring: ListQuery,
+      response: { 200: listSchema, ...studioErrors(400, 401, 404) },
+    },
+  }, async (request, reply) => {
+    const user = await deps.users.visibleUser(request.params.user_id, request.auth!.user);
+    return listPage(user.id, request.query, reply);
   });
 
   app.get('/api/analysis/summary', {
     preHandler: guards.requireUser,
-    schema: { tags, summary: 'Weekly trends and insights over my analyses', response: { ...studioErrors(401) } },
-  }, async (request) => {
-    const now = new Date();
-    const since = new Date(weekStart(now).getTime() - 3 * 7 * 24 * 3600 * 1000);
-    return summariseWeeks(await analyses.listAllForUser(request.auth!.user.id, since), now);
-  });
+    schema: { tags, summary: 'Weekly trends and insights over my analyses', response: { 200: SummaryResponse, ...studioErrors(401) } },
+  }, async (request) => service.summary(request.auth!.user.id));
+
+  app.post('/api/analysis/summary/retry', {
+    preHandler: guards.requireUser,
+    preValidation: emptyBodyAsObject,
+    schema: {
+      tags, summary: 'Generate my weekly insights again',
+      description: 'Insights are computed from the stored results each time, so this answers the same as GET /api/analysis/summary, freshly made.',
+      response: { 200: SummaryResponse, ...studioErrors(401) },
+    },
+  }, async (request) => service.summary(request.auth!.user.id));
+
+  app.get('/api/analysis/summary/:user_id', {
+    preHandler: guards.requireUser,
+    schema: {
+      tags: ['studio: admin'], summary: "A user's weekly insights (admin, or yourself)", params: Type.Object({ user_id: Type.String() }),
+      response: { 200: SummaryResponse, ...studioErrors(401, 404) },
+    },
+  }, async (request) => service.summary((await deps.users.visibleUser(request.params.user_id, request.auth!.user)).id));
 
   app.get('/api/analysis/:id', {
     preHandler: guards.requireUser,
     schema: { tags, summary: 'One analysis with signed URLs of its media and results', params: IdParams, response: { 200: DetailResponse, ...studioErrors(401, 404) } },
   }, async (request) => {
-    const analysis = await visible(request.params.id, request.auth!.user);
-    const files = await analyses.mediaFiles(analysis.id);
-    const { userId, sessionId } = analysis;
-    const result = analysis.result as { summary?: string; views?: Record<string, unknown> } | null;
-    const resultViews = Object.keys(result?.views ?? {});
-    const completed = analysis.status === 'completed';
-    const urls = async (keyOf: (view: string) => string) =>
-      Object.fromEntries(await Promise.all(resultViews.map(async (view) => [view, await sign(keyOf(view))] as const)));
+    const detail = await service.detail(await service.visible(request.params.id, request.auth!.user));
     return {
-      ...toSummary(analysis),
-      filename: files[0]?.originalFilename ?? null,
-      feedback: result?.summary ?? null,
-      posture_result: result?.views ? JSON.stringify(result.views) : null,
-      uploads: Object.fromEntries(await Promise.all(files.map(async (f) => [f.view, await sign(f.objectKey, f.originalFilename)] as const))),
-      analysis_json_urls: completed ? await urls((view) => objectKeys.detailed(userId, sessionId, view)) : {},
-      overlay_urls: completed ? await urls((view) => objectKeys.overlay(userId, sessionId, view)) : {},
-      feedback_json_url: completed ? await sign(objectKeys.feedback(userId, sessionId)) : null,
-      report_url: completed ? await sign(objectKeys.report(userId, sessionId), `${sessionId}_report.pdf`) : null,
+      ...toListed(detail),
+      posture_result: detail.postureResult,
+      analysis_json_urls: detail.analysisJsonUrls,
+      overlay_urls: detail.overlayUrls,
+      feedback_json_url: detail.feedbackJsonUrl,
+      report_url: detail.reportUrl,
     };
   });
 
   app.get('/api/analysis/report/:id', {
     preHandler: guards.requireUser,
     schema: { tags, summary: 'Signed URL of the PDF report', params: IdParams, response: { 200: Type.Object({ url: Type.String() }), ...studioErrors(401, 404, 409) } },
-  }, async (request) => {
-    const analysis = await visible(request.params.id, request.auth!.user);
-    if (analysis.status !== 'completed') throw errors.conflict(`The report is ready when the analysis is completed (now ${analysis.status})`);
-    return { url: await sign(objectKeys.report(analysis.userId, analysis.sessionId), `${analysis.sessionId}_report.pdf`) };
-  });
+  }, async (request) => ({ url: await service.reportUrl(await service.visible(request.params.id, request.auth!.user)) }));
 
   app.get('/api/analysis/:id/frames.csv', {
     preHandler: guards.requireUser,
@@ -135,25 +157,20 @@ export async function analysisRoutes(fastify: FastifyInstance, deps: AnalysisRou
       response: { ...studioErrors(400, 401, 404, 409) },
     },
   }, async (request, reply) => {
-    const analysis = await visible(request.params.id, request.auth!.user);
-    const view = request.query.view;
-    if (!['front', 'left', 'right', 'back'].includes(view)) throw errors.invalidRequest('view must be front, left, right or back');
-    if (analysis.status !== 'completed') throw errors.conflict(`The analysis is ${analysis.status}`);
-    const key = objectKeys.detailed(analysis.userId, analysis.sessionId, view);
-    if (!(await store.head(key))) throw errors.notFound(`Results of view ${view}`);
-    const detailed = JSON.parse((await store.getBuffer(key)).toString()) as DetailedResult;
+    const analysis = await service.visible(request.params.id, request.auth!.user);
+    const { filename, csv } = await service.framesCsv(analysis, request.query.view);
     return reply
       .header('Content-Type', 'text/csv; charset=utf-8')
-      .header('Content-Disposition', `attachment; filename="${analysis.sessionId}_${view}_frames.csv"`)
-      .send(framesCsv(detailed));
+      .header('Content-Disposition', `attachment; filename="${filename}"`)
+      .send(csv);
   });
 
   app.delete('/api/analysis/:id', {
     preHandler: guards.requireUser,
     schema: { tags, summary: 'Delete an analysis with its media and results', params: IdParams, response: { 200: Type.Object({ message: Type.String(), id: Type.String() }), ...studioErrors(401, 404) } },
   }, async (request) => {
-    const analysis = await visible(request.params.id, request.auth!.user);
-    await deps.sessions.deleteAnalysis(analysis);
+    const analysis = await service.visible(request.params.id, request.auth!.user);
+    await service.delete(analysis);
     return { message: 'Analysis deleted successfully', id: analysis.id };
   });
 
@@ -166,73 +183,7 @@ export async function analysisRoutes(fastify: FastifyInstance, deps: AnalysisRou
       response: { 200: Type.Object({ message: Type.String(), analysis: AnalysisSummary }), ...studioErrors(400, 401, 404, 409) },
     },
   }, async (request) => {
-    const analysis = await visible(request.params.id, request.auth!.user);
-    const model = request.body?.model;
-    if (model !== undefined && !deps.models.includes(model)) {
-      throw errors.invalidRequest(`Invalid model: ${model}. Available models: [${deps.models.map((m) => `'${m}'`).join(', ')}]`,
-        { available_models: [...deps.models] });
-    }
-    const reset = await analyses.withTransaction(async (tx) => {
-      const row = await analyses.resetForRetry(analysis.id, model, tx);
-      if (row) {
-        await deps.queue.send('analyse-session', { analysisId: row.id }, { tx: transactionExecutor(tx) });
-      }
-      return row;
-    });
-    if (!reset) throw errors.conflict(`Only a failed or completed analysis can be retried (this one is ${analysis.status})`);
-    await store.deletePrefix(objectKeys.resultsPrefix(analysis.userId, analysis.sessionId));
-    return { message: 'Analysis queued again', analysis: toSummary(reset) };
-  });
-
-  const withStats = async (user: User) => {
-    const stats = await analyses.statsForUser(user.id, weekStart(new Date()));
-    return {
-      ...toUserBody(user),
-      average_overall_score: stats.averageOverallScore,
-      latest_analysis_datetime: stats.latestAnalysisAt?.toISOString() ?? null,
-      total_analyses: stats.totalAnalyses,
-      current_week_analyses: stats.currentWeekAnalyses,
-    };
-  };
-
-  app.get('/api/user', {
-    preHandler: guards.requireUser,
-    schema: { tags: ['studio: users'], summary: 'Me, with my analysis statistics', response: { ...studioErrors(401) } },
-  }, async (request) => ({ user: await withStats(request.auth!.user) }));
-
-  app.get('/api/users', {
-    preHandler: guards.requireAdmin,
-    schema: {
-      tags: ['studio: admin'], summary: 'Every user (admin)',
-      querystring: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })), offset: Type.Optional(Type.Integer({ minimum: 0, default: 0 })) }),
-      response: { ...studioErrors(401, 403) },
-    },
-  }, async (request) => {
-    const users = await deps.users.listUsers({ limit: request.query.limit ?? 50, offset: request.query.offset ?? 0 });
-    return { users: await Promise.all(users.map(withStats)) };
-  });
-
-  /** Admins see anyone; others only themselves, and anyone else is "not found", as if absent. */
-  async function visibleUser(id: string, asker: User): Promise<User> {
-    const user = UUID.test(id) && (asker.isAdmin || asker.id === id) ? await deps.users.findUserById(id) : null;
-    if (!user) throw errors.userNotFound();
-    return user;
-  }
-
-  app.get('/api/user/:id', {
-    preHandler: guards.requireUser,
-    schema: { tags: ['studio: admin'], summary: 'One user (admin, or yourself)', params: IdParams, response: { ...studioErrors(401, 404) } },
-  }, async (request) => ({ user: await withStats(await visibleUser(request.params.id, request.auth!.user)) }));
-
-  app.get('/api/analysis/list/:user_id', {
-    preHandler: guards.requireUser,
-    schema: {
-      tags: ['studio: admin'], summary: "A user's analyses (admin, or yourself)", params: Type.Object({ user_id: Type.String() }), querystring: ListQuery,
-      response: { 200: ListResponse, ...studioErrors(400, 401, 404) },
-    },
-  }, async (request) => {
-    const user = await visibleUser(request.params.user_id, request.auth!.user);
-    const page = await analyses.listByUser(user.id, { limit: request.query.limit ?? 20, cursor: request.query.cursor });
-    return { analyses: page.analyses.map(toSummary), next_cursor: page.nextCursor };
+    const analysis = await service.visible(request.params.id, request.auth!.user);
+    return { message: 'Analysis queued again', analysis: toSummary(await service.retry(analysis, request.body?.model)) };
   });
 }

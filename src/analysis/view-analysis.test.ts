@@ -5,7 +5,7 @@ import { framesCsv } from './frames-csv.ts';
 import { buildDetailedResult } from './view-analysis.ts';
 
 const info: MediaInfo = {
-  file_type: 'video', format: 'mp4', width: 1000, height: 800, fps: 30, total_frames: 20, frame_step: 2, duration: 0.67, rotation: 0,
+  fileType: 'video', format: 'mp4', width: 1000, height: 800, fps: 30, totalFrames: 20, frameStep: 2, duration: 0.67, rotation: 0,
 };
 
 /** Pose frames as the media layer yields them; null = nobody (or not the subject) in that frame. */

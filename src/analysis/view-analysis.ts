@@ -112,16 +112,16 @@ export function buildDetailedResult(
   const representative = evaluation.frames_data.find((f) => f.frame_index === evaluation.representative_frame_index);
   const { aggregated_results: aggregate } = evaluation;
   return {
-    file_type: info.file_type,
+    file_type: info.fileType,
     view: evaluation.view,
     detected_view: evaluation.detected_view,
     view_confidence: evaluation.view_confidence,
     profile: evaluation.profile,
     model: options.model,
     analysis_timestamp: new Date().toISOString(),
-    total_frames: info.total_frames,
+    total_frames: info.totalFrames,
     processed_frames: frames.length,
-    frame_skip: info.frame_step,
+    frame_skip: info.frameStep,
     fps: info.fps,
     width: info.width,
     height: info.height,

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DetailedResult } from '../analysis/view-analysis.ts';
-import { grabFrame } from '../media/frame-grab.ts';
+import { grabFrame } from '../pose/frame-grab.ts';
 import { overlayContent } from '../overlay/overlay-content.ts';
 import { renderOverlayPng } from '../overlay/overlay.ts';
 import { FakePoseEstimator } from '../pose/pose-estimator.ts';

@@ -5,15 +5,15 @@
 // stderr and exit code 2.
 import { writeFile } from 'node:fs/promises';
 import { analyseViewMedia, type DetailedResult } from '../analysis/view-analysis.ts';
-import { grabFrame } from '../media/frame-grab.ts';
+import { grabFrame } from '../pose/frame-grab.ts';
 import { estimateMedia, MediaError, type MediaPeople } from '../pose/analyze-media.ts';
 import { DEFAULT_MODEL, DEFAULT_PUBLIC_MODELS, listModels } from '../pose/model-registry.ts';
 import type { PoseEstimator } from '../pose/pose-estimator.ts';
 import { parseSubjectChoice, type SubjectChoice } from '../pose/subject-tracks.ts';
 import { createPoseWorkerPool } from '../pose/worker-pool.ts';
 import { describeScale, listProfiles, SUBJECT_HEIGHT_RANGE_CM } from '../posture/index.ts';
+import type { UploadView } from '../posture/index.ts';
 
-export type AnalyzeView = 'left' | 'right' | 'front' | 'back' | 'auto';
 
 export interface AnalyzeIo {
   stdout: { write(s: string): unknown };
@@ -28,7 +28,7 @@ export interface AnalyzeHooks {
 interface AnalyzeArgs {
   file: string;
   model: string;
-  view: AnalyzeView;
+  view: UploadView;
   profile: string;
   json: boolean;
   overlay?: string;
@@ -60,7 +60,7 @@ function parseArgs(argv: string[]): AnalyzeArgs {
       case '--view': {
         const v = value();
         if (!['left', 'right', 'front', 'back', 'auto'].includes(v)) throw new UsageError(`invalid view: ${v}`);
-        args.view = v as AnalyzeView;
+        args.view = v as UploadView;
         break;
       }
       case '--profile': {

@@ -1,14 +1,16 @@
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import type { AnalysesRepository, Analysis, MediaFile, View } from '../analysis/analyses.repository.ts';
+import type { AnalysesRepository, Analysis, MediaFile } from '../analysis/analyses.repository.ts';
 import { errors, isAppError } from '../errors/app-error.ts';
+import { transactionExecutor } from '../infra/db/transaction-executor.ts';
 import { objectKeys } from '../infra/object-store/object-keys.ts';
 import type { ObjectStore } from '../infra/object-store/object-store.ts';
 import type { JobQueue } from '../infra/queue/job-queue.ts';
+import type { UploadView } from '../posture/index.ts';
 import { SNIFF_BYTES, sniffMedia, type MediaKind } from '../pose/media-sniff.ts';
 import { claimWaitingAnalysis } from './direct-upload.repository.ts';
 import { createMediaCheck } from './media-check.ts';
-import { transactionExecutor, VIEW_FIELDS, type MediaUploadService } from './media-upload.service.ts';
+import { VIEW_FIELDS, type MediaUploadService } from './media-upload.service.ts';
 import { parseMediaKey, type CreatedObject, type SkippedRecord } from './minio-webhook.ts';
 
 /** Declared extension → what the content must turn out to be, the PUT's Content-Type and the key's extension. */
@@ -72,7 +74,7 @@ export interface WebhookReport {
 interface Manifest {
   version: 1;
   analysisId: string;
-  views: Array<{ field: string; view: View; key: string; filename: string; kind: MediaKind; contentType: string }>;
+  views: Array<{ field: string; view: UploadView; key: string; filename: string; kind: MediaKind; contentType: string }>;
 }
 
 export interface DirectUploadDeps {

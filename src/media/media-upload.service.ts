@@ -1,17 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import type { AnalysesRepository, Analysis, MediaFile, UserSubjectChoice, View } from '../analysis/analyses.repository.ts';
+import type { AnalysesRepository, Analysis, MediaFile, UserSubjectChoice } from '../analysis/analyses.repository.ts';
 import { errors, isAppError } from '../errors/app-error.ts';
+import { transactionExecutor } from '../infra/db/transaction-executor.ts';
 import { objectKeys } from '../infra/object-store/object-keys.ts';
 import type { ObjectStore } from '../infra/object-store/object-store.ts';
-import type { JobQueue, SqlExecutor } from '../infra/queue/job-queue.ts';
+import type { JobQueue } from '../infra/queue/job-queue.ts';
 import { SNIFF_BYTES, sniffMedia, type SniffedMedia } from '../pose/media-sniff.ts';
 import { parseSubjectChoice } from '../pose/subject-tracks.ts';
-import { SUBJECT_HEIGHT_RANGE_CM } from '../posture/index.ts';
+import { SUBJECT_HEIGHT_RANGE_CM, type UploadView } from '../posture/index.ts';
 import { createMediaCheck } from './media-check.ts';
 
 /** Upload field → view; a lone `file` means "view unknown: detect it". */
-export const VIEW_FIELDS: Readonly<Record<string, View>> = { front: 'front', left: 'left', right: 'right', back: 'back', file: 'auto' };
+export const VIEW_FIELDS: Readonly<Record<string, UploadView>> = { front: 'front', left: 'left', right: 'right', back: 'back', file: 'auto' };
 export const SESSION_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 const CONTENT_TYPES: Record<SniffedMedia['format'], string> = {
@@ -33,7 +34,7 @@ export interface SessionFields {
 /** A file of a multipart upload, stored under its pending key until the request ends. */
 export interface StagedFile {
   field: string;
-  view: View;
+  view: UploadView;
   pendingKey: string;
   /** The sniffed format's extension, with its dot. */
   ext: string;
@@ -129,8 +130,22 @@ export class MediaUploadService {
     });
   }
 
-  stage(): StagedUpload {
-    return { id: randomUUID(), outcomes: [] };
+  stage(now = Date.now()): StagedUpload {
+    return { id: `${now}-${randomUUID()}`, outcomes: [] };
+  }
+
+  /**
+   * Deletes the pending files of uploads that started more than `maxAgeMs` ago: what a process that crashed mid-upload
+   * left behind (a live request always ends in a commit or a discard). Returns how many objects went.
+   */
+  async sweepAbandoned(maxAgeMs: number, now = Date.now()): Promise<number> {
+    const root = objectKeys.pendingUploadsRoot;
+    const abandoned = (await this.deps.store.list(root)).filter(({ key }) => {
+      const started = Number(/^(\d+)-/.exec(key.slice(root.length))?.[1]);
+      return !Number.isFinite(started) || now - started > maxAgeMs;
+    });
+    await Promise.all(abandoned.map(({ key }) => this.deps.store.delete(key)));
+    return abandoned.length;
   }
 
   /** Streams one file to its pending key. Problems with this file are its outcome, not a failure of the request. */
@@ -268,7 +283,7 @@ export class MediaUploadService {
 }
 
 /** Own keys only, so no inherited property (`toString`) passes for a view. */
-function viewOf(field: string): View | undefined {
+function viewOf(field: string): UploadView | undefined {
   return Object.hasOwn(VIEW_FIELDS, field) ? VIEW_FIELDS[field] : undefined;
 }
 
@@ -315,16 +330,6 @@ function parsePerson(value: string | number | undefined): UserSubjectChoice | un
       + 'prints them (e.g. 2), or a point on the person in pixels of the original picture, X,Y or X,Y@T at T seconds (e.g. 640,360@2.5)');
   }
   return choice.kind === 'auto' ? undefined : choice;
-}
-
-/** Raw SQL on a Kysely transaction, for enqueueing a job inside it. */
-export function transactionExecutor(tx: { executeQuery: (q: never) => Promise<{ rows: unknown[] }> }): SqlExecutor {
-  return {
-    executeSql: async (text, values = []) => {
-      const { CompiledQuery } = await import('kysely');
-      return tx.executeQuery(CompiledQuery.raw(text, values) as never);
-    },
-  };
 }
 
 async function readHead(stream: Readable, bytes: number): Promise<{ head: Buffer; rest: AsyncIterator<Buffer> }> {

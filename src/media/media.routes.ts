@@ -2,16 +2,16 @@ import type {} from '@fastify/multipart';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from 'typebox';
+import type { AnalysesService } from '../analysis/analyses.service.ts';
 import { errors, isAppError } from '../errors/app-error.ts';
 import type { AuthGuards } from '../http/authenticate.ts';
 import { studioErrors } from '../http/common.schemas.ts';
 import type { ObjectStore } from '../infra/object-store/object-store.ts';
-import type { MediaSessionsService } from './media-sessions.service.ts';
 import type { MediaUploadService } from './media-upload.service.ts';
 
 export interface MediaRoutesDeps {
   uploads: MediaUploadService;
-  sessions: MediaSessionsService;
+  analyses: AnalysesService;
   store: ObjectStore;
   guards: AuthGuards;
   signedUrlTtlSeconds: number;
@@ -111,12 +111,12 @@ export async function mediaRoutes(fastify: FastifyInstance, deps: MediaRoutesDep
       if (!filename) {
         throw errors.missingFields('Send session_id to delete a whole session, filename to delete one file, or both');
       }
-      const found = await deps.sessions.deleteFileByName(userId, filename);
+      const found = await deps.analyses.deleteFileByStoredName(userId, filename);
       return { message: 'File deleted successfully', session_id: found.sessionId, deleted_files: found.deleted };
     }
     const deleted = filename
-      ? await deps.sessions.deleteFile(userId, sessionId, filename)
-      : await deps.sessions.deleteSession(userId, sessionId);
+      ? await deps.analyses.deleteFile(userId, sessionId, filename)
+      : await deps.analyses.deleteBySessionId(userId, sessionId);
     return { message: filename ? 'File deleted successfully' : 'Session deleted successfully', session_id: sessionId, deleted_files: deleted };
   });
 
@@ -127,7 +127,7 @@ export async function mediaRoutes(fastify: FastifyInstance, deps: MediaRoutesDep
       response: { 200: DeleteResponse, ...studioErrors(400, 401, 404) },
     },
   }, async (request) => {
-    const deleted = await deps.sessions.deleteSession(request.auth!.user.id, request.body.session_id);
+    const deleted = await deps.analyses.deleteBySessionId(request.auth!.user.id, request.body.session_id);
     return { message: 'Multi-view session deleted successfully', session_id: request.body.session_id, deleted_files: deleted };
   });
 }

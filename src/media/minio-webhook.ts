@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { View } from '../analysis/analyses.repository.ts';
+import type { UploadView } from '../posture/index.ts';
 
 /**
  * The object store's side of a direct upload: S3/MinIO bucket notifications (`POST /api/minio/webhook`). Pure
@@ -23,7 +23,7 @@ export interface MediaKeyParts {
   userId: string;
   sessionId: string;
   model: string;
-  view: View;
+  view: UploadView;
   ext: string;
 }
 
@@ -90,7 +90,7 @@ export function parseBucketNotification(body: unknown): { created: CreatedObject
 export function parseMediaKey(key: string): MediaKeyParts | null {
   const match = MEDIA_KEY.exec(key);
   if (!match || !UUID.test(match[1]!)) return null;
-  return { userId: match[1]!, sessionId: match[2]!, model: match[3]!, view: match[4]! as View, ext: match[5]! };
+  return { userId: match[1]!, sessionId: match[2]!, model: match[3]!, view: match[4]! as UploadView, ext: match[5]! };
 }
 
 function decodeKey(raw: string): string | null {

@@ -10,8 +10,8 @@ import { decodeImage } from '../pose/image-decoder.ts';
 import { sniffMedia } from '../pose/media-sniff.ts';
 import type { PoseEstimator } from '../pose/pose-estimator.ts';
 import type { Box, Keypoint, LocatedPerson } from '../pose/pose-types.ts';
+import type { UploadView } from '../posture/index.ts';
 
-export type ModelServerView = 'front' | 'back' | 'left' | 'right' | 'auto';
 
 export interface ModelServerLogger {
   info(obj: object, msg?: string): void;
@@ -33,7 +33,7 @@ export interface ModelServerOptions {
   maxInFlight?: number;
   logger?: ModelServerLogger;
   /** Posture fields merged into each reply (posture_score, raw_scores_percent, measurements). */
-  scoreKeypoints?: (kps17: Keypoint[], view: ModelServerView) => object;
+  scoreKeypoints?: (kps17: Keypoint[], view: UploadView) => object;
 }
 
 export interface ModelServer {
@@ -134,7 +134,7 @@ export async function startModelServer(opts: ModelServerOptions): Promise<ModelS
       if (typeof msg.image !== 'string') return { error: MODEL_SERVER_ERRORS.invalidImage };
       const model = typeof msg.model === 'string' ? msg.model : opts.models[0]!;
       if (!opts.models.includes(model)) return { error: `Invalid model: ${model}. Available models: ${opts.models.join(', ')}` };
-      const view = (typeof msg.view === 'string' && VIEWS.includes(msg.view) ? msg.view : 'auto') as ModelServerView;
+      const view = (typeof msg.view === 'string' && VIEWS.includes(msg.view) ? msg.view : 'auto') as UploadView;
       const bytes = decodeBase64Image(msg.image);
       const kind = bytes ? sniffMedia(bytes.subarray(0, 64)) : null;
       if (!bytes || !kind || kind.kind !== 'image') return { error: MODEL_SERVER_ERRORS.invalidImage };

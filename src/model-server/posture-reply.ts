@@ -1,12 +1,12 @@
 import type { Keypoint } from '../pose/pose-types.ts';
 import { evaluatePose, isPostureInputError } from '../posture/index.ts';
-import type { ModelServerView } from './model-server.ts';
+import type { UploadView } from '../posture/index.ts';
 
 /**
  * The posture fields of a model-server reply: `posture_score` holds the scored side and each metric's weighted
  * score, as the studio clients read it, beside the per-metric percentages and measurements.
  */
-export function postureReply(keypoints: Keypoint[], view: ModelServerView, profile = 'stance'): object {
+export function postureReply(keypoints: Keypoint[], view: UploadView, profile = 'stance'): object {
   try {
     const result = evaluatePose(keypoints, { view, profile });
     return {

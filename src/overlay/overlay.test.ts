@@ -26,8 +26,8 @@ function differs(p: number[]): boolean {
 
 function mediaInfo(fileType: 'image' | 'video', frames: number): MediaInfo {
   return {
-    file_type: fileType, format: fileType === 'image' ? 'jpeg' : 'mp4', width: 1000, height: 700,
-    fps: fileType === 'image' ? 0 : 30, total_frames: frames, frame_step: fileType === 'image' ? 1 : 2,
+    fileType, format: fileType === 'image' ? 'jpeg' : 'mp4', width: 1000, height: 700,
+    fps: fileType === 'image' ? 0 : 30, totalFrames: frames, frameStep: fileType === 'image' ? 1 : 2,
     duration: frames / 30, rotation: 0,
   } as MediaInfo;
 }

@@ -37,13 +37,13 @@ export interface PoseFrame {
 }
 
 export interface MediaInfo {
-  file_type: 'image' | 'video';
+  fileType: 'image' | 'video';
   format: SniffedMedia['format'];
   width: number;
   height: number;
   fps: number;
-  total_frames: number;
-  frame_step: number;
+  totalFrames: number;
+  frameStep: number;
   duration: number;
   rotation: number;
 }
@@ -145,8 +145,8 @@ export async function* estimateMedia(input: string | Uint8Array, opts: EstimateM
       if (err instanceof ImageDecodeError) throw new MediaError('corrupt', `invalid or corrupt image: ${err.message}`);
       throw err;
     }
-    opts.onInfo?.({ file_type: 'image', format: media.format, width: img.originalWidth, height: img.originalHeight, fps: 0,
-      total_frames: 1, frame_step: 1, duration: 0, rotation: 0 });
+    opts.onInfo?.({ fileType: 'image', format: media.format, width: img.originalWidth, height: img.originalHeight, fps: 0,
+      totalFrames: 1, frameStep: 1, duration: 0, rotation: 0 });
     // The locator lists everybody; the subject (the most prominent, or the user's choice) is then analysed alone.
     const located = await opts.estimator.people(img, { model: opts.model, signal: opts.signal });
     const keyframes = [{ frame: 0, frame_index: 0, timestamp: 0, people: located }];
@@ -193,8 +193,8 @@ async function* estimateVideo(file: string, media: SniffedMedia, opts: EstimateM
   const total = Math.max(1, Math.ceil(info.frameCount / step));
   const interval = keyframeInterval(opts.keyframeSeconds ?? DEFAULT_KEYFRAME_SECONDS, info.fps, step);
   const keyframes = Math.ceil(total / interval);
-  opts.onInfo?.({ file_type: 'video', format: media.format, width: info.width, height: info.height, fps: info.fps,
-    total_frames: info.frameCount, frame_step: step, duration: info.duration, rotation: info.rotation });
+  opts.onInfo?.({ fileType: 'video', format: media.format, width: info.width, height: info.height, fps: info.fps,
+    totalFrames: info.frameCount, frameStep: step, duration: info.duration, rotation: info.rotation });
   // Progress counts keyframes and frames: a keyframe (locator) costs about as much as a frame.
   let done = 0;
   const all = opts.peopleOnly ? keyframes : total + keyframes;

@@ -46,7 +46,7 @@ describe('pose worker pool', () => {
       model: 'movenet-lightning',
       frameStep: 10,
     });
-    expect(info).toMatchObject({ file_type: 'video', fps: 30, total_frames: 230, frame_step: 10 });
+    expect(info).toMatchObject({ fileType: 'video', fps: 30, totalFrames: 230, frameStep: 10 });
     expect(frames.map((f) => f.frame_index)).toEqual(Array.from({ length: 23 }, (_, i) => i * 10));
     // The walking woman (the subject) is in view from ~1.3 s to ~6.7 s of the 7.7 s.
     expect(frames.filter((f) => f.keypoints).length).toBeGreaterThan(14);

@@ -3,7 +3,7 @@ export { AngleOutOfRangeError, KeypointInputError, PostureInputError, isPostureI
 export type { PostureErrorCode } from './errors.ts';
 export { KEYPOINT_NAMES, SKELETON_EDGES, normalizeKeypoints } from './keypoints.ts';
 export type { Keypoint, KeypointName } from './keypoints.ts';
-export type { DetectedView, View, ProfileDefinition, MetricDefinition } from './profile.ts';
+export type { DetectedView, View, UploadView, ProfileDefinition, MetricDefinition } from './profile.ts';
 export { VIEWS } from './profile.ts';
 export { DEFAULT_PROFILE, getProfile, isProfileName, listProfiles } from './profiles.ts';
 export { detectSide } from './side-detection.ts';

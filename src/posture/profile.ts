@@ -5,6 +5,8 @@ import type { KeypointName } from './keypoints.ts';
 import type { Band } from './scoring.ts';
 
 export type View = 'front' | 'back' | 'left' | 'right';
+/** The view a file is given as: one of the four, or `auto` ("unknown: detect it"). */
+export type UploadView = View | 'auto';
 /** What keypoint confidences can tell: front and back look alike, so detection never says `back`. */
 export type DetectedView = 'front' | 'left' | 'right';
 export type Side = 'left' | 'right';

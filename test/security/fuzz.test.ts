@@ -66,6 +66,7 @@ const ROUTES: RouteCase[] = [
   { method: 'GET', path: '/auth/profile', family: 'studio', auth: 'admin' },
   { method: 'GET', path: '/auth/validate-session', family: 'studio', auth: 'admin' },
   { method: 'GET', path: '/auth/ws-token', family: 'studio', auth: 'admin' },
+  { method: 'GET', path: '/auth/gen-tele-link', family: 'studio', auth: 'admin' },
   { method: 'POST', path: '/api/posture/score', family: 'studio', auth: 'admin', body: () => ({ keypoints: keypoints17(), view: 'left', profile: 'stance' }) },
   { method: 'GET', path: '/files/{*}', family: 'studio', auth: 'none', params: () => ({ '*': `videos/${user.id}/fz/cx_front.jpg` }), query: ['expires', 'signature', 'filename'] },
   { method: 'HEAD', path: '/files/{*}', family: 'studio', auth: 'none', params: () => ({ '*': `videos/${user.id}/fz/cx_front.jpg` }), query: ['expires', 'signature'] },
@@ -84,6 +85,8 @@ const ROUTES: RouteCase[] = [
   },
   { method: 'GET', path: '/api/analysis/list', family: 'studio', auth: 'admin', query: ['limit', 'cursor'] },
   { method: 'GET', path: '/api/analysis/summary', family: 'studio', auth: 'admin' },
+  { method: 'POST', path: '/api/analysis/summary/retry', family: 'studio', auth: 'admin', body: () => ({}) },
+  { method: 'GET', path: '/api/analysis/summary/{user_id}', family: 'studio', auth: 'admin', params: () => ({ user_id: user.id }) },
   { method: 'GET', path: '/api/analysis/{id}', family: 'studio', auth: 'admin', params: keptAnalysis },
   { method: 'DELETE', path: '/api/analysis/{id}', family: 'studio', auth: 'admin', params: () => ({ id: randomUUID() }) },
   { method: 'GET', path: '/api/analysis/report/{id}', family: 'studio', auth: 'admin', params: keptAnalysis },
@@ -213,7 +216,7 @@ beforeAll(async () => {
   storageRoot = await mkdtemp(path.join(os.tmpdir(), 'postura-fuzz-'));
   t = await createTestApp({
     uploads: { webhookSecret: WEBHOOK_SECRET },
-    auth: { ipAttempts: 1_000_000, emailAttempts: 1_000_000 },
+    auth: { ipAttempts: 1_000_000, emailAttempts: 1_000_000, ipAttemptCeiling: 1_000_000 },
   }, { storageRoot });
   [user, admin] = await Promise.all([newUser(t.app), newUser(t.app)]);
   await createUsersRepository(t.database.db).setAdmin(admin.id, true);

@@ -16,8 +16,10 @@ export const objectKeys = {
     key(`videos/${segments(userId, sessionId).join('/')}/${segment(`${model}_${name}${ext}`)}`),
   /**
    * `uploads-pending/{upload_id}/` : the files of one multipart upload while its body is still arriving; at its end
-   * they move under `videos/` or are deleted. Anything still here long after is a crashed process's leftover.
+   * they move under `videos/` or are deleted. Anything still here long after is a crashed process's leftover. The id
+   * starts with the upload's start time in ms (`{ms}-{uuid}`), so leftovers are found by their key alone.
    */
+  pendingUploadsRoot: 'uploads-pending/',
   pendingUploadPrefix: (uploadId: string) => `uploads-pending/${segment(uploadId)}/`,
   pendingUpload: (uploadId: string, name: string) => key(`${objectKeys.pendingUploadPrefix(uploadId)}${segment(name)}`),
   /** `analysis-data/{user_id}/{session_id}/` : every result of an analysis. */

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { resolveFfmpegPath } from '../pose/ffmpeg-path.ts';
+import { resolveFfmpegPath } from './ffmpeg-path.ts';
 import { grabFrame } from './frame-grab.ts';
 
 const video = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../test/fixtures/sports2d_demo.mp4');

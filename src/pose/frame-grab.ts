@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
-import { resolveFfmpegPath } from '../pose/ffmpeg-path.ts';
+import { resolveFfmpegPath } from './ffmpeg-path.ts';
 
 const MAX_FRAME_BYTES = 64 * 1024 * 1024;
 

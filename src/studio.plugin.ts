@@ -1,0 +1,107 @@
+import fastifyMultipart from '@fastify/multipart';
+import type { FastifyInstance } from 'fastify';
+import type { Config } from './config/config.ts';
+import type { AuthService } from './auth/auth.service.ts';
+import type { AuthGuards } from './http/authenticate.ts';
+import type { ReadinessChecks } from './http/health.routes.ts';
+import type { DatabaseHandle } from './infra/db/database.ts';
+import type { ObjectStore } from './infra/object-store/object-store.ts';
+import { signedFilesRoutes } from './infra/object-store/signed-files.routes.ts';
+import type { UrlSigner } from './infra/object-store/url-signer.ts';
+import type { PubSub } from './infra/pubsub/pubsub.ts';
+import type { JobQueue } from './infra/queue/job-queue.ts';
+import { directUploadRoutes } from './media/direct-upload.routes.ts';
+import { DirectUploadService } from './media/direct-upload.service.ts';
+import { mediaRoutes } from './media/media.routes.ts';
+import { MediaUploadService } from './media/media-upload.service.ts';
+import type { PoseEstimator } from './pose/pose-estimator.ts';
+import { listProfiles } from './posture/index.ts';
+import { createUsersRepository } from './users/users.repository.ts';
+import { UserDirectory, usersRoutes } from './users/users.routes.ts';
+import { createAnalysesRepository } from './analysis/analyses.repository.ts';
+import { AnalysesService } from './analysis/analyses.service.ts';
+import { AnalysisEvents } from './analysis/analysis-events.ts';
+import { AnalysisRunner } from './analysis/analysis-runner.ts';
+import { analysisRoutes } from './analysis/analysis.routes.ts';
+import { analysisSocketRoutes } from './analysis/analysis-socket.routes.ts';
+import { startAnalysisWorkers } from './analysis/analysis.jobs.ts';
+
+export interface StudioDeps {
+  config: Config;
+  database: DatabaseHandle;
+  store: ObjectStore;
+  /** The disk store's signer, whose URLs this API serves under /files; null for S3. */
+  signer: UrlSigner | null;
+  queue: JobQueue;
+  pubsub: PubSub;
+  auth: AuthService;
+  guards: AuthGuards;
+  checks: ReadinessChecks;
+  /** Public model names the studio accepts. */
+  models: readonly string[];
+  /** Present when this process runs analyses (in-process inference); an API-only process leaves it out. */
+  estimator?: PoseEstimator;
+}
+
+/** The studio family's media pipeline: uploads, signed files, analyses and their workers, the progress socket. */
+export async function studioPipeline(app: FastifyInstance, deps: StudioDeps): Promise<void> {
+  const { config, store, queue } = deps;
+  const analyses = createAnalysesRepository(deps.database.db);
+  const users = createUsersRepository(deps.database.db);
+  const events = new AnalysisEvents(deps.pubsub, (error) => app.log.warn({ err: error }, 'analysis event not published'));
+  deps.checks.objectStore = () => store.ping();
+
+  // File size is enforced per file while streaming to the store (a per-file error, not a failed request), so the
+  // parser's own limit stays out of the way.
+  await app.register(fastifyMultipart, {
+    limits: { files: 4, fields: 10, fieldSize: 1024, parts: 16, fileSize: Number.MAX_SAFE_INTEGER, headerPairs: 100 },
+  });
+  if (deps.signer) await app.register(signedFilesRoutes, { store, signer: deps.signer, maxUploadBytes: config.uploads.maxFileBytes });
+  const uploads = new MediaUploadService({
+    analyses, store, queue, models: () => deps.models, profiles: listProfiles, maxFileBytes: config.uploads.maxFileBytes,
+  });
+  sweepAbandonedUploads(app, uploads);
+  const service = new AnalysesService({
+    analyses, store, queue, models: deps.models, signedUrlTtlSeconds: config.uploads.signedUrlTtlSeconds,
+  });
+  await app.register(mediaRoutes, {
+    uploads, analyses: service, store, guards: deps.guards, signedUrlTtlSeconds: config.uploads.signedUrlTtlSeconds,
+  });
+  const directUploads = new DirectUploadService({
+    uploads, analyses, store, queue, maxFileBytes: config.uploads.maxFileBytes,
+    signedUrlTtlSeconds: config.uploads.signedUrlTtlSeconds, log: app.log,
+  });
+  await app.register(directUploadRoutes, {
+    directUploads, store, guards: deps.guards, signedUrlTtlSeconds: config.uploads.signedUrlTtlSeconds,
+    webhookSecret: config.uploads.webhookSecret, bucket: config.storage.driver === 's3' ? config.storage.bucket : null,
+  });
+  const directory = new UserDirectory(users);
+  await app.register(analysisRoutes, {
+    service, users: directory, guards: deps.guards, listShape: config.studio.analysisListShape,
+  });
+  await app.register(usersRoutes, { directory, statistics: service, guards: deps.guards });
+  await app.register(analysisSocketRoutes, { auth: deps.auth, pubsub: deps.pubsub });
+
+  if (deps.estimator && config.jobs.concurrency > 0) {
+    const runner = new AnalysisRunner({
+      analyses, users, store, estimator: deps.estimator, events, frameStep: config.jobs.frameStep, log: app.log,
+    });
+    await startAnalysisWorkers(queue, runner, config.jobs.concurrency);
+  }
+}
+
+/** Uploads still pending this long after they started belong to a crashed process (no request lasts a day). */
+const ABANDONED_UPLOAD_MS = 24 * 3600 * 1000;
+
+/** At start and then hourly, deletes what crashed uploads left under `uploads-pending/`; never delays start-up. */
+function sweepAbandonedUploads(app: FastifyInstance, uploads: MediaUploadService): void {
+  const sweep = () => {
+    uploads.sweepAbandoned(ABANDONED_UPLOAD_MS).then(
+      (deleted) => { if (deleted > 0) app.log.info({ deleted }, 'abandoned pending uploads deleted'); },
+      (error: unknown) => app.log.warn({ err: error }, 'sweeping abandoned uploads failed'),
+    );
+  };
+  app.addHook('onReady', async () => sweep());
+  const timer = setInterval(sweep, 3600 * 1000).unref();
+  app.addHook('onClose', async () => clearInterval(timer));
+}
