@@ -131,6 +131,8 @@ async function startServer(log: (line: string) => void): Promise<{ child: ChildP
     env: {
       ...process.env, DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn',
       JWT_SECRET: randomBytes(32).toString('hex'), NODE_ENV: 'development', ANALYSIS_CONCURRENCY: '1',
+      // A few accounts stand for many clients here: the per-account ceilings would measure themselves, not capacity.
+      LIVE_OPEN_SESSIONS_PER_USER: '10000', LIVE_EVENTS_PER_DAY_PER_USER: '100000000', UPLOAD_CONCURRENCY_PER_USER: '64',
       ...(schema ? { DATABASE_SCHEMA: schema } : {}),
     },
     stdio: ['ignore', 'ignore', 'pipe'],

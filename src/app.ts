@@ -6,6 +6,7 @@ import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import fastifyWebsocket from '@fastify/websocket';
 import Fastify, { type FastifyInstance } from 'fastify';
+import type { DestinationStream } from 'pino';
 import { AuthService } from './auth/auth.service.ts';
 import { UserBody } from './auth/auth.schemas.ts';
 import { liveAuthRoutes } from './auth/live-auth.routes.ts';
@@ -19,7 +20,10 @@ import { installBodyDepthLimit } from './http/body-depth.ts';
 import { LiveError, StudioError } from './http/common.schemas.ts';
 import { handleFrameworkError, installErrorHandler } from './http/error-handler.ts';
 import { healthRoutes, type ReadinessChecks } from './http/health.routes.ts';
+import { SocketGuard } from './http/guarded-socket.ts';
 import { installJsonBodyParser } from './http/json-body.ts';
+import { redactingDestination } from './http/log-redaction.ts';
+import { installBufferedBodyDeadline, serverTimeoutOptions } from './http/server-timeouts.ts';
 import { createMetricsRegistry, installRequestMetrics } from './http/metrics.ts';
 import type { DatabaseHandle } from './infra/db/database.ts';
 import { MemoryPubSub } from './infra/pubsub/memory-pubsub.ts';
@@ -52,6 +56,8 @@ export interface AppDeps {
   estimator?: PoseEstimator;
   /** Public model names (default: the registry's public models). */
   models?: readonly string[];
+  /** Where log lines go (default: stdout); every line is redacted of URL credentials on the way (tests capture here). */
+  logDestination?: DestinationStream;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -60,7 +66,12 @@ const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const { config, database } = deps;
   const app = Fastify({
-    logger: { level: config.logLevel, redact: ['req.headers.authorization', 'req.headers.cookie'] },
+    logger: {
+      level: config.logLevel,
+      redact: ['req.headers.authorization', 'req.headers.cookie'],
+      stream: redactingDestination(deps.logDestination),
+    },
+    ...serverTimeoutOptions(config.http),
     trustProxy: config.trustProxy,
     requestIdHeader: false,
     genReqId: (request) => {
@@ -75,6 +86,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     reply.header('x-request-id', request.id);
   });
 
+  const pubsub = deps.pubsub ?? new MemoryPubSub();
+  const sockets = new SocketGuard({
+    limits: config.sockets, pubsub, onError: (error) => app.log.warn({ err: error }, 'revocation not published'),
+  });
   const auth = new AuthService({
     users: createUsersRepository(database.db),
     tokens: new TokenService({
@@ -85,12 +100,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     hasher: deps.hasher ?? argon2Hasher,
     limiter: deps.rateLimiter,
     limits: config.auth,
+    onRevoked: (token) => sockets.announceRevoked(token.jti),
   });
   const guards = createAuthGuards(auth, config.auth);
   const checks: ReadinessChecks = { database: () => database.ping() };
 
   installErrorHandler(app);
   installBodyDepthLimit(app);
+  installBufferedBodyDeadline(app, config.http.bodyTimeoutMs);
   installJsonBodyParser(app);
   await app.register(fastifyCookie);
   await app.register(fastifyHelmet, { contentSecurityPolicy: false });
@@ -116,7 +133,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addSchema(StudioError);
   app.addSchema(LiveError);
   app.addSchema(UserBody);
-  installRequestMetrics(app, createMetricsRegistry());
+  installRequestMetrics(app, createMetricsRegistry(), {
+    metrics: config.metrics, host: config.host, http: config.http, production: config.env === 'production',
+  });
 
   await app.register(healthRoutes, { checks });
   await app.register(studioAuthRoutes, { auth, guards, config: config.auth, production: config.env === 'production' });
@@ -134,14 +153,16 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       },
     });
   }
-  const pubsub = deps.pubsub ?? new MemoryPubSub();
+  await sockets.start();
+  app.addHook('onClose', () => sockets.stop());
   if (!deps.pubsub) app.addHook('onClose', () => pubsub.close());
   await app.register(studioPipeline, {
-    config, database, store: deps.store, signer: deps.signer, queue: deps.queue, pubsub, auth, guards, checks,
-    models: deps.models ?? DEFAULT_PUBLIC_MODELS, estimator: deps.estimator,
+    config, database, store: deps.store, signer: deps.signer, queue: deps.queue, pubsub, auth, guards, checks, sockets,
+    models: deps.models ?? DEFAULT_PUBLIC_MODELS, estimator: deps.estimator, rateLimiter: deps.rateLimiter,
   });
   await app.register(liveApi, {
-    database, rateLimiter: deps.rateLimiter, pubsub, auth, guards, anonymousWritesPerMinute: config.auth.anonymousWritesPerMinute,
+    database, rateLimiter: deps.rateLimiter, pubsub, auth, guards, sockets,
+    anonymousWritesPerMinute: config.auth.anonymousWritesPerMinute, limits: config.liveLimits,
   });
 
   return app;

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Config } from './config/config.ts';
 import type { AuthService } from './auth/auth.service.ts';
 import type { AuthGuards } from './http/authenticate.ts';
+import type { SocketGuard } from './http/guarded-socket.ts';
 import type { ReadinessChecks } from './http/health.routes.ts';
 import type { DatabaseHandle } from './infra/db/database.ts';
 import type { ObjectStore } from './infra/object-store/object-store.ts';
@@ -10,16 +11,19 @@ import { signedFilesRoutes } from './infra/object-store/signed-files.routes.ts';
 import type { UrlSigner } from './infra/object-store/url-signer.ts';
 import type { PubSub } from './infra/pubsub/pubsub.ts';
 import type { JobQueue } from './infra/queue/job-queue.ts';
+import type { RateLimiter } from './infra/rate-limit/rate-limiter.ts';
 import { directUploadRoutes } from './media/direct-upload.routes.ts';
 import { DirectUploadService } from './media/direct-upload.service.ts';
 import { mediaRoutes } from './media/media.routes.ts';
 import { MediaUploadService } from './media/media-upload.service.ts';
+import { storedMediaChecker } from './media/stored-media-check.ts';
 import type { PoseEstimator } from './pose/pose-estimator.ts';
 import { listProfiles } from './posture/index.ts';
 import { createUsersRepository } from './users/users.repository.ts';
 import { UserDirectory, usersRoutes } from './users/users.routes.ts';
 import { createAnalysesRepository } from './analysis/analyses.repository.ts';
 import { AnalysesService } from './analysis/analyses.service.ts';
+import { AnalysisCancels } from './analysis/analysis-cancels.ts';
 import { AnalysisEvents } from './analysis/analysis-events.ts';
 import { AnalysisRunner } from './analysis/analysis-runner.ts';
 import { analysisRoutes } from './analysis/analysis.routes.ts';
@@ -34,8 +38,11 @@ export interface StudioDeps {
   signer: UrlSigner | null;
   queue: JobQueue;
   pubsub: PubSub;
+  /** Counts analysis retries (per analysis and per owner); absent: retries are not bounded. */
+  rateLimiter?: RateLimiter;
   auth: AuthService;
   guards: AuthGuards;
+  sockets: SocketGuard;
   checks: ReadinessChecks;
   /** Public model names the studio accepts. */
   models: readonly string[];
@@ -49,6 +56,7 @@ export async function studioPipeline(app: FastifyInstance, deps: StudioDeps): Pr
   const analyses = createAnalysesRepository(deps.database.db);
   const users = createUsersRepository(deps.database.db);
   const events = new AnalysisEvents(deps.pubsub, (error) => app.log.warn({ err: error }, 'analysis event not published'));
+  const cancels = new AnalysisCancels(deps.pubsub, (error) => app.log.warn({ err: error }, 'analysis cancel not published'));
   deps.checks.objectStore = () => store.ping();
 
   // File size is enforced per file while streaming to the store (a per-file error, not a failed request), so the
@@ -56,36 +64,48 @@ export async function studioPipeline(app: FastifyInstance, deps: StudioDeps): Pr
   await app.register(fastifyMultipart, {
     limits: { files: 4, fields: 10, fieldSize: 1024, parts: 16, fileSize: Number.MAX_SAFE_INTEGER, headerPairs: 100 },
   });
-  if (deps.signer) await app.register(signedFilesRoutes, { store, signer: deps.signer, maxUploadBytes: config.uploads.maxFileBytes });
   const uploads = new MediaUploadService({
     analyses, store, queue, models: () => deps.models, profiles: listProfiles, maxFileBytes: config.uploads.maxFileBytes,
-  });
-  sweepAbandonedUploads(app, uploads);
-  const service = new AnalysesService({
-    analyses, store, queue, models: deps.models, signedUrlTtlSeconds: config.uploads.signedUrlTtlSeconds,
-  });
-  await app.register(mediaRoutes, {
-    uploads, analyses: service, store, guards: deps.guards, signedUrlTtlSeconds: config.uploads.signedUrlTtlSeconds,
   });
   const directUploads = new DirectUploadService({
     uploads, analyses, store, queue, maxFileBytes: config.uploads.maxFileBytes,
     signedUrlTtlSeconds: config.uploads.signedUrlTtlSeconds, log: app.log,
   });
+  // The only signed PUTs are direct uploads: each is single use and dies once its session is finalized or deleted.
+  if (deps.signer) {
+    await app.register(signedFilesRoutes, { store, signer: deps.signer, maxUploadBytes: config.uploads.maxFileBytes, putGate: directUploads });
+  }
+  sweepAbandonedUploads(app, uploads);
+  const service = new AnalysesService({
+    analyses, store, queue, models: deps.models, signedUrlTtlSeconds: config.uploads.signedUrlTtlSeconds,
+    cancels, rateLimiter: deps.rateLimiter,
+    retryLimits: { perAnalysisPerDay: config.jobs.retriesPerAnalysisPerDay, perUserPerHour: config.jobs.retriesPerUserPerHour },
+  });
+  await app.register(mediaRoutes, {
+    uploads, analyses: service, store, guards: deps.guards, signedUrlTtlSeconds: config.uploads.signedUrlTtlSeconds,
+    concurrency: { perUser: config.uploads.concurrencyPerUser, total: config.uploads.concurrencyTotal },
+  });
   await app.register(directUploadRoutes, {
     directUploads, store, guards: deps.guards, signedUrlTtlSeconds: config.uploads.signedUrlTtlSeconds,
     webhookSecret: config.uploads.webhookSecret, bucket: config.storage.driver === 's3' ? config.storage.bucket : null,
+    limiter: deps.rateLimiter,
+    webhookFailures: { limit: config.uploads.webhookFailedAuthPerIp, windowMs: config.auth.attemptWindowSeconds * 1000 },
   });
   const directory = new UserDirectory(users);
   await app.register(analysisRoutes, {
     service, users: directory, guards: deps.guards, listShape: config.studio.analysisListShape,
   });
   await app.register(usersRoutes, { directory, statistics: service, guards: deps.guards });
-  await app.register(analysisSocketRoutes, { auth: deps.auth, pubsub: deps.pubsub });
+  await app.register(analysisSocketRoutes, { auth: deps.auth, pubsub: deps.pubsub, sockets: deps.sockets });
 
   if (deps.estimator && config.jobs.concurrency > 0) {
     const runner = new AnalysisRunner({
       analyses, users, store, estimator: deps.estimator, events, frameStep: config.jobs.frameStep, log: app.log,
+      maxFrames: config.jobs.maxFrames, heartbeatSeconds: config.jobs.heartbeatSeconds, cancels,
+      checkMedia: storedMediaChecker(store, config.uploads.maxFileBytes),
     });
+    await cancels.listen();
+    app.addHook('onClose', () => cancels.close());
     await startAnalysisWorkers(queue, runner, config.jobs.concurrency);
   }
 }

@@ -65,11 +65,20 @@ export interface AnalysesRepository {
   removeMediaFile(analysisId: string, view: UploadView): Promise<MediaFile | null>;
   /** The user's media files whose stored name (the object key's last part) is `filename`, with their session ids. */
   findMediaFilesByStoredName(userId: string, filename: string): Promise<Array<MediaFile & { sessionId: string }>>;
-  /** pending → in_progress (or a lost run taken up again); null when the analysis is finished or gone. */
-  claim(id: string): Promise<Analysis | null>;
-  setProgress(id: string, progress: number): Promise<boolean>;
-  complete(id: string, result: Record<string, unknown>, overallScore: number | null): Promise<Analysis | null>;
-  fail(id: string, error: string): Promise<Analysis | null>;
+  /**
+   * pending → in_progress for `attemptId`, or an in-progress analysis taken over from an attempt whose heartbeat is
+   * older than `staleSeconds` (its process died). Null when the analysis is finished, gone, or held by a live attempt.
+   */
+  claim(id: string, attemptId: string, staleSeconds: number): Promise<Analysis | null>;
+  /** The attempt is alive: false when it no longer holds the analysis (deleted, finished, or taken over). */
+  heartbeat(id: string, attemptId: string): Promise<boolean>;
+  /** The attempt lets go without finishing (shutdown): the next claim need not wait for its heartbeat to go stale. */
+  release(id: string, attemptId: string): Promise<void>;
+  setProgress(id: string, progress: number, attemptId?: string): Promise<boolean>;
+  /** in_progress → completed, only by the attempt that holds it when `attemptId` is given. */
+  complete(id: string, result: Record<string, unknown>, overallScore: number | null, attemptId?: string): Promise<Analysis | null>;
+  /** pending | in_progress → failed; with `attemptId`, only while that attempt holds it. */
+  fail(id: string, error: string, attemptId?: string): Promise<Analysis | null>;
   /** completed | failed → pending for a new run, optionally with another model; inside `tx` when given. */
   resetForRetry(id: string, modelName?: string, tx?: Transaction<DatabaseSchema>): Promise<Analysis | null>;
   delete(id: string): Promise<boolean>;
@@ -168,38 +177,63 @@ export function createAnalysesRepository(db: Db): AnalysesRepository {
         .orderBy('media_files.created_at').execute();
       return rows.map((row) => ({ ...toMediaFile(row), sessionId: row.session_id }));
     },
-    async claim(id) {
+    async claim(id, attemptId, staleSeconds) {
+      // One conditional UPDATE: of two claims racing for a stale or pending row, only one matches.
       const row = await db.updateTable('analyses')
-        .set({ status: 'in_progress', started_at: sql`now()`, attempts: sql`attempts + 1`, error: null })
-        .where('id', '=', id).where('status', 'in', ['pending', 'in_progress'])
+        .set({ status: 'in_progress', started_at: sql`now()`, attempts: sql`attempts + 1`, error: null,
+          attempt_id: attemptId, heartbeat_at: sql`now()` })
+        .where('id', '=', id)
+        .where((eb) => eb.or([
+          eb('status', '=', 'pending'),
+          eb.and([
+            eb('status', '=', 'in_progress'),
+            eb.or([
+              eb('heartbeat_at', 'is', null),
+              eb('heartbeat_at', '<', sql<Date>`now() - make_interval(secs => ${staleSeconds})`),
+            ]),
+          ]),
+        ]))
         .returningAll().executeTakeFirst();
       return row ? toAnalysis(row) : null;
     },
-    async setProgress(id, progress) {
-      const result = await db.updateTable('analyses').set({ progress: Math.max(0, Math.min(1, progress)) })
-        .where('id', '=', id).where('status', '=', 'in_progress').executeTakeFirst();
+    async heartbeat(id, attemptId) {
+      const result = await db.updateTable('analyses').set({ heartbeat_at: sql`now()` })
+        .where('id', '=', id).where('status', '=', 'in_progress').where('attempt_id', '=', attemptId).executeTakeFirst();
       return Number(result.numUpdatedRows) > 0;
     },
-    async complete(id, result, overallScore) {
-      const row = await db.updateTable('analyses')
+    async release(id, attemptId) {
+      await db.updateTable('analyses').set({ heartbeat_at: null })
+        .where('id', '=', id).where('status', '=', 'in_progress').where('attempt_id', '=', attemptId).execute();
+    },
+    async setProgress(id, progress, attemptId) {
+      let query = db.updateTable('analyses').set({ progress: Math.max(0, Math.min(1, progress)), heartbeat_at: sql`now()` })
+        .where('id', '=', id).where('status', '=', 'in_progress');
+      if (attemptId) query = query.where('attempt_id', '=', attemptId);
+      const result = await query.executeTakeFirst();
+      return Number(result.numUpdatedRows) > 0;
+    },
+    async complete(id, result, overallScore, attemptId) {
+      let query = db.updateTable('analyses')
         .set({ status: 'completed', progress: 1, result: JSON.stringify(result), overall_score: overallScore,
-          error: null, finished_at: sql`now()` })
-        .where('id', '=', id).where('status', '=', 'in_progress')
-        .returningAll().executeTakeFirst();
+          error: null, finished_at: sql`now()`, heartbeat_at: null })
+        .where('id', '=', id).where('status', '=', 'in_progress');
+      if (attemptId) query = query.where('attempt_id', '=', attemptId);
+      const row = await query.returningAll().executeTakeFirst();
       return row ? toAnalysis(row) : null;
     },
-    async fail(id, error) {
-      const row = await db.updateTable('analyses')
-        .set({ status: 'failed', error, finished_at: sql`now()` })
-        .where('id', '=', id).where('status', 'in', ['pending', 'in_progress'])
-        .returningAll().executeTakeFirst();
+    async fail(id, error, attemptId) {
+      let query = db.updateTable('analyses')
+        .set({ status: 'failed', error, finished_at: sql`now()`, heartbeat_at: null })
+        .where('id', '=', id).where('status', 'in', ['pending', 'in_progress']);
+      if (attemptId) query = query.where('attempt_id', '=', attemptId);
+      const row = await query.returningAll().executeTakeFirst();
       return row ? toAnalysis(row) : null;
     },
     async resetForRetry(id, modelName, tx) {
       const row = await (tx ?? db).updateTable('analyses')
         .set({
           status: 'pending', progress: 0, error: null, result: null, overall_score: null, attempts: 0,
-          started_at: null, finished_at: null, ...(modelName ? { model_name: modelName } : {}),
+          started_at: null, finished_at: null, attempt_id: null, heartbeat_at: null, ...(modelName ? { model_name: modelName } : {}),
         })
         .where('id', '=', id).where('status', 'in', ['completed', 'failed'])
         .returningAll().executeTakeFirst();

@@ -3,8 +3,10 @@ import { transactionExecutor } from '../infra/db/transaction-executor.ts';
 import { objectKeys } from '../infra/object-store/object-keys.ts';
 import type { ObjectStore } from '../infra/object-store/object-store.ts';
 import type { JobQueue } from '../infra/queue/job-queue.ts';
+import type { RateLimiter } from '../infra/rate-limit/rate-limiter.ts';
 import type { User } from '../users/user.ts';
 import type { AnalysesRepository, Analysis, MediaFile } from './analyses.repository.ts';
+import type { AnalysisCancels } from './analysis-cancels.ts';
 import { summariseWeeks, weekStart, type WeeklySummary } from './analysis-insights.ts';
 import { framesCsv } from './frames-csv.ts';
 import type { DetailedResult } from './view-analysis.ts';
@@ -20,7 +22,14 @@ export interface AnalysesServiceDeps {
   queue: JobQueue;
   models: readonly string[];
   signedUrlTtlSeconds: number;
+  /** Tells the process running a deleted analysis to stop at once (else it notices at its next heartbeat). */
+  cancels?: AnalysisCancels;
+  /** Counts retries; without it retries are unbounded (tests of other things). */
+  rateLimiter?: RateLimiter;
+  retryLimits?: { perAnalysisPerDay: number; perUserPerHour: number };
 }
+
+const HOUR_MS = 3600 * 1000;
 
 /** What an analysis' stored result holds that the listings read. */
 interface StoredResult {
@@ -128,6 +137,9 @@ export class AnalysesService {
   async delete(analysis: Analysis): Promise<string[]> {
     const files = await this.deps.analyses.mediaFiles(analysis.id);
     await this.deps.analyses.delete(analysis.id);
+    // A running attempt stops now; whatever it writes after the prefixes are emptied, it removes itself once it
+    // finds the row gone (analysis-runner.ts).
+    this.deps.cancels?.publish(analysis.id);
     await this.deps.store.deletePrefix(objectKeys.sessionMediaPrefix(analysis.userId, analysis.sessionId));
     await this.deps.store.deletePrefix(objectKeys.resultsPrefix(analysis.userId, analysis.sessionId));
     return files.map(storedName);
@@ -183,6 +195,7 @@ export class AnalysesService {
   /** A failed or completed analysis runs again (optionally with another model); its old results go. */
   async retry(analysis: Analysis, model?: string): Promise<Analysis> {
     if (model !== undefined) this.checkModel(model);
+    await this.chargeRetry(analysis);
     const { analyses, queue } = this.deps;
     const reset = await analyses.withTransaction(async (tx) => {
       const row = await analyses.resetForRetry(analysis.id, model, tx);
@@ -192,6 +205,25 @@ export class AnalysesService {
     if (!reset) throw errors.conflict(`Only a failed or completed analysis can be retried (this one is ${analysis.status})`);
     await this.deps.store.deletePrefix(objectKeys.resultsPrefix(analysis.userId, analysis.sessionId));
     return reset;
+  }
+
+  /**
+   * Each retry runs a whole analysis again, so they are counted per analysis (per day) and per owner (per hour),
+   * before anything changes. The analysis' budget is charged first: a refusal there leaves the owner's untouched.
+   */
+  private async chargeRetry(analysis: Analysis): Promise<void> {
+    const { rateLimiter, retryLimits } = this.deps;
+    if (!rateLimiter || !retryLimits) return;
+    const budgets = [
+      { key: `analysis-retry:${analysis.id}`, limit: retryLimits.perAnalysisPerDay, windowMs: 24 * HOUR_MS,
+        message: `This analysis was retried ${retryLimits.perAnalysisPerDay} times today; try again later` },
+      { key: `analysis-retry-user:${analysis.userId}`, limit: retryLimits.perUserPerHour, windowMs: HOUR_MS,
+        message: `At most ${retryLimits.perUserPerHour} retries an hour; try again later` },
+    ];
+    for (const { key, limit, windowMs, message } of budgets) {
+      const decision = await rateLimiter.consume(key, { limit, windowMs });
+      if (!decision.allowed) throw errors.rateLimited(Math.ceil(decision.retryAfterMs / 1000), message);
+    }
   }
 
   checkModel(model: string): void {

@@ -1,15 +1,17 @@
+import { randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { grabFrame } from '../pose/frame-grab.ts';
+import { setTimeout as delay } from 'node:timers/promises';
 import { objectKeys } from '../infra/object-store/object-keys.ts';
 import { ObjectNotFoundError, type ObjectStore } from '../infra/object-store/object-store.ts';
-import type { JobContext } from '../infra/queue/job-queue.ts';
+import { JobAbortedError, type JobContext } from '../infra/queue/job-queue.ts';
 import { renderOverlayPng } from '../overlay/overlay.ts';
 import { overlayContent, type OverlayContent } from '../overlay/overlay-content.ts';
 import { MediaError } from '../pose/analyze-media.ts';
+import { grabFrame } from '../pose/frame-grab.ts';
 import type { PoseEstimator } from '../pose/pose-estimator.ts';
 import { buildViewFeedback, summarizeScore, type ViewFeedback } from '../posture/index.ts';
 import type { View } from '../posture/profile.ts';
@@ -17,6 +19,7 @@ import { renderAnalysisReport, type ReportView } from '../report/pdf-report.ts';
 import type { UsersRepository } from '../users/users.repository.ts';
 import type { AnalysesRepository, Analysis, MediaFile } from './analyses.repository.ts';
 import { reportViewOf } from './analysis-report.ts';
+import type { AnalysisCancels } from './analysis-cancels.ts';
 import type { AnalysisEvents } from './analysis-events.ts';
 import { analyseViewMedia, type DetailedResult } from './view-analysis.ts';
 
@@ -27,11 +30,31 @@ export interface AnalysisRunnerDeps {
   estimator: PoseEstimator;
   events: AnalysisEvents;
   frameStep: number;
+  /** Analysed frames of one video at most (config jobs.maxFrames; default no bound). */
+  maxFrames?: number;
+  /** Seconds between heartbeats (default 5); a claim takes over an attempt silent for three of them. */
+  heartbeatSeconds?: number;
+  /** Deletes reaching this process at once; without it a delete is noticed at the next heartbeat. */
+  cancels?: AnalysisCancels;
+  /**
+   * The upload's content check, run again on the stored bytes before they are analysed (a store can be written
+   * behind the upload's back); null: fine, else the reason. Without it the decoders' own bounds are the only check.
+   */
+  checkMedia?: (file: MediaFile, signal: AbortSignal) => Promise<string | null>;
   log: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void };
+}
+
+/** One claimed run of an analysis: its id in the row, its signal, and every object key it may have written. */
+interface Attempt {
+  id: string;
+  signal: AbortSignal;
+  written: string[];
 }
 
 /** A failure that another attempt cannot fix (unreadable media, nobody in the picture): no retry. */
 class PermanentAnalysisError extends Error {}
+
+const DEFAULT_HEARTBEAT_SECONDS = 5;
 
 /** Progress is written at most this often, so a long video does not turn into a stream of UPDATEs. */
 const PROGRESS_STEP = 0.05;
@@ -44,25 +67,111 @@ const PROGRESS_STEP = 0.05;
 export class AnalysisRunner {
   constructor(private readonly deps: AnalysisRunnerDeps) {}
 
+  /**
+   * Claims the analysis for this attempt. A claim is refused while another attempt's heartbeat is fresh, so a retried
+   * job never runs beside a live one; it waits instead, since that attempt may be a process that just died (its
+   * heartbeat goes stale within three intervals) and the job must not be dropped. Null: finished or deleted.
+   */
+  private async claim(job: JobContext<'analyse-session'>, attemptId: string, heartbeatSeconds: number): Promise<Analysis | null> {
+    const { analyses } = this.deps;
+    for (;;) {
+      const claimed = await analyses.claim(job.data.analysisId, attemptId, heartbeatSeconds * 3);
+      if (claimed) return claimed;
+      const row = await analyses.findById(job.data.analysisId);
+      if (!row || row.status === 'completed' || row.status === 'failed') return null;
+      if (row.status === 'in_progress') {
+        try {
+          await delay(heartbeatSeconds * 1000, undefined, { signal: job.signal });
+        } catch {
+          return null; // lease or shutdown: the queue offers the job again
+        }
+      }
+    }
+  }
+
   async run(job: JobContext<'analyse-session'>): Promise<void> {
-    const analysis = await this.deps.analyses.claim(job.data.analysisId);
-    if (!analysis) return; // finished, retried under a new job, or deleted: nothing to do
+    const { analyses, heartbeatSeconds = DEFAULT_HEARTBEAT_SECONDS } = this.deps;
+    const attemptId = randomUUID();
+    const analysis = await this.claim(job, attemptId, heartbeatSeconds);
+    if (!analysis) return; // finished or deleted: nothing to do
+    const controller = new AbortController();
+    const stop = (reason: unknown) => {
+      if (!controller.signal.aborted) controller.abort(reason);
+    };
+    const onJobAbort = () => stop(job.signal.reason);
+    if (job.signal.aborted) onJobAbort();
+    job.signal.addEventListener('abort', onJobAbort, { once: true });
+    const deleted = () => stop(new JobAbortedError('cancelled', 'The analysis was deleted or taken over'));
+    const unwatch = this.deps.cancels?.watch(analysis.id, deleted);
+    const heartbeat = setInterval(() => {
+      analyses.heartbeat(analysis.id, attemptId).then((held) => { if (!held) deleted(); },
+        (error: unknown) => this.deps.log.warn({ analysisId: analysis.id, err: error }, 'analysis heartbeat failed'));
+    }, heartbeatSeconds * 1000);
+    const attempt: Attempt = { id: attemptId, signal: controller.signal, written: [] };
+    try {
+      await this.attempt(job, analysis, attempt);
+    } finally {
+      clearInterval(heartbeat);
+      unwatch?.();
+      job.signal.removeEventListener('abort', onJobAbort);
+    }
+  }
+
+  private async attempt(job: JobContext<'analyse-session'>, analysis: Analysis, attempt: Attempt): Promise<void> {
     this.deps.events.publish(analysis, { status: 'in_progress', progress: 0 });
     try {
-      await this.analyse(analysis);
+      await this.analyse(analysis, attempt);
     } catch (error) {
+      if (attempt.signal.aborted) return this.stopped(analysis, attempt);
       const message = (error as Error).message;
       const permanent = error instanceof PermanentAnalysisError;
       this.deps.log.warn({ analysisId: analysis.id, attempt: job.retryCount + 1, permanent, err: error }, 'analysis attempt failed');
       if (permanent || job.isLastAttempt) {
-        const failed = await this.deps.analyses.fail(analysis.id, message);
+        const failed = await this.deps.analyses.fail(analysis.id, message, attempt.id);
         if (failed) this.deps.events.publish(failed, { status: 'failed', error: message });
         // The row says why; the job is done. Throwing would also dead-letter it, and the dead letter's handler
         // would then fail a run the user had started again in the meantime (a retry resets the row to pending).
         return;
       }
+      // The queue's retry must be able to claim it at once, not after this attempt's heartbeat goes stale.
+      await this.deps.analyses.release(analysis.id, attempt.id);
       throw error;
     }
+  }
+
+  /**
+   * After the attempt's signal: a deleted analysis leaves nothing of this attempt in storage; a lease run out is
+   * final (the same video would run out of it again); a shutdown lets go of the claim and throws, so the queue
+   * offers the job again later.
+   */
+  private async stopped(analysis: Analysis, attempt: Attempt): Promise<void> {
+    const reason = attempt.signal.reason;
+    const kind = reason instanceof JobAbortedError ? reason.reason : 'cancelled';
+    this.deps.log.warn({ analysisId: analysis.id, reason: kind }, 'analysis stopped');
+    if (kind === 'lease') {
+      const failed = await this.deps.analyses.fail(analysis.id, (reason as Error).message, attempt.id);
+      if (failed) this.deps.events.publish(failed, { status: 'failed', error: failed.error });
+      return;
+    }
+    if (kind === 'shutdown') {
+      await this.deps.analyses.release(analysis.id, attempt.id);
+      throw reason;
+    }
+    await this.removeIfGone(analysis, attempt);
+  }
+
+  /** When the analysis no longer exists, what this attempt wrote goes too: nothing else lists or deletes it. */
+  private async removeIfGone(analysis: Analysis, attempt: Attempt): Promise<void> {
+    if (attempt.written.length === 0 || await this.deps.analyses.findById(analysis.id)) return;
+    for (const key of attempt.written) await this.deps.store.delete(key);
+    this.deps.log.info({ analysisId: analysis.id, objects: attempt.written.length }, 'results of a deleted analysis removed');
+  }
+
+  /** Writes one result object, recorded first so a delete racing the write still finds it to remove. */
+  private async put(attempt: Attempt, key: string, body: Uint8Array, contentType: string): Promise<void> {
+    attempt.signal.throwIfAborted();
+    attempt.written.push(key);
+    await this.deps.store.putBuffer(key, body, { contentType });
   }
 
   /** Dead letters: every attempt failed or the worker died on the last one. The analysis must not stay in progress. */
@@ -71,7 +180,7 @@ export class AnalysisRunner {
     if (failed) this.deps.events.publish(failed, { status: 'failed', error: failed.error });
   }
 
-  private async analyse(analysis: Analysis): Promise<void> {
+  private async analyse(analysis: Analysis, attempt: Attempt): Promise<void> {
     const files = await this.deps.analyses.mediaFiles(analysis.id);
     if (files.length === 0) throw new PermanentAnalysisError('The session has no media files');
     const workDir = await mkdtemp(path.join(os.tmpdir(), 'postura-analysis-'));
@@ -80,22 +189,22 @@ export class AnalysisRunner {
       const overall = (fileIndex + fraction) / files.length * 0.95;
       if (overall - reported < PROGRESS_STEP) return;
       reported = overall;
-      void this.deps.analyses.setProgress(analysis.id, overall).then((moved) => {
+      void this.deps.analyses.setProgress(analysis.id, overall, attempt.id).then((moved) => {
         if (moved) this.deps.events.publish(analysis, { status: 'in_progress', progress: Math.round(overall * 100) / 100 });
       });
     };
     try {
       const views: Array<{ detailed: DetailedResult; feedback: ViewFeedback; report: ReportView }> = [];
       for (const [index, file] of files.entries()) {
-        views.push(await this.analyseFile(analysis, file, workDir, (f) => progress(index, f)));
+        views.push(await this.analyseFile(analysis, attempt, file, workDir, (f) => progress(index, f)));
       }
       const overallScores = views.map((v) => v.detailed.aggregated_results.overall_score).filter((s): s is number => s !== null);
       const overall = overallScores.length ? Math.round(overallScores.reduce((a, b) => a + b, 0) / overallScores.length) : null;
       const summary = summarizeScore(overall);
       const { userId, sessionId } = analysis;
-      await this.deps.store.putBuffer(objectKeys.feedback(userId, sessionId),
+      await this.put(attempt, objectKeys.feedback(userId, sessionId),
         Buffer.from(JSON.stringify(Object.fromEntries(views.map((v) => [v.detailed.view, v.feedback])), null, 2)),
-        { contentType: 'application/json' });
+        'application/json');
       const user = await this.deps.users.findUserById(userId);
       const pdf = await renderAnalysisReport({
         analysis: { id: analysis.id, session_id: sessionId, model_name: analysis.modelName, profile: analysis.profile,
@@ -104,7 +213,7 @@ export class AnalysisRunner {
         summary,
         views: views.map((v) => v.report),
       });
-      await this.deps.store.putBuffer(objectKeys.report(userId, sessionId), pdf, { contentType: 'application/pdf' });
+      await this.put(attempt, objectKeys.report(userId, sessionId), pdf, 'application/pdf');
       const result = {
         summary,
         overall_score: overall,
@@ -121,17 +230,24 @@ export class AnalysisRunner {
           warnings: detailed.warnings,
         }])),
       };
-      const completed = await this.deps.analyses.complete(analysis.id, result, overall);
-      if (completed) this.deps.events.publish(completed, { status: 'completed', progress: 1 });
+      const completed = await this.deps.analyses.complete(analysis.id, result, overall, attempt.id);
+      if (!completed) {
+        // Deleted (or taken over) between the last heartbeat and now.
+        await this.removeIfGone(analysis, attempt);
+        return;
+      }
+      this.deps.events.publish(completed, { status: 'completed', progress: 1 });
       this.deps.log.info({ analysisId: analysis.id, views: views.length, overall }, 'analysis completed');
     } finally {
       await rm(workDir, { recursive: true, force: true });
     }
   }
 
-  private async analyseFile(analysis: Analysis, file: MediaFile, workDir: string, onProgress: (fraction: number) => void) {
+  private async analyseFile(analysis: Analysis, attempt: Attempt, file: MediaFile, workDir: string, onProgress: (fraction: number) => void) {
     // Decoders want a seekable file (an mp4 may keep its index at the end), so the object is copied locally.
     const local = path.join(workDir, path.basename(file.objectKey));
+    const problem = await this.deps.checkMedia?.(file, attempt.signal);
+    if (problem) throw new PermanentAnalysisError(`${file.view}: ${problem}`);
     const media = await this.deps.store.get(file.objectKey).catch((error: unknown) => {
       // Deleted behind the session's back (or lost): no retry brings it back.
       if (error instanceof ObjectNotFoundError) {
@@ -139,12 +255,12 @@ export class AnalysisRunner {
       }
       throw error;
     });
-    await pipeline(media, createWriteStream(local));
+    await pipeline(media, createWriteStream(local), { signal: attempt.signal });
     let detailed: DetailedResult;
     try {
       detailed = await analyseViewMedia(local, {
         estimator: this.deps.estimator, model: analysis.modelName, profile: analysis.profile,
-        view: file.view, frameStep: this.deps.frameStep, onProgress,
+        view: file.view, frameStep: this.deps.frameStep, maxFrames: this.deps.maxFrames, onProgress, signal: attempt.signal,
         subjectHeightCm: analysis.subjectHeightCm ?? undefined,
         // The upload's one choice applies to every view; null is the automatic rule.
         subject: analysis.subjectChoice ?? undefined,
@@ -163,13 +279,12 @@ export class AnalysisRunner {
       throw new PermanentAnalysisError(`${file.view}: No person detected in ${file.originalFilename}`);
     }
     const { userId, sessionId } = analysis;
-    await this.deps.store.putBuffer(objectKeys.detailed(userId, sessionId, detailed.view),
-      Buffer.from(JSON.stringify(detailed)), { contentType: 'application/json' });
+    await this.put(attempt, objectKeys.detailed(userId, sessionId, detailed.view), Buffer.from(JSON.stringify(detailed)), 'application/json');
     const overlay = await this.renderOverlay(local, detailed).catch((error: Error) => {
       this.deps.log.warn({ analysisId: analysis.id, err: error }, 'overlay could not be drawn');
       return undefined;
     });
-    if (overlay) await this.deps.store.putBuffer(objectKeys.overlay(userId, sessionId, detailed.view), overlay.png, { contentType: 'image/png' });
+    if (overlay) await this.put(attempt, objectKeys.overlay(userId, sessionId, detailed.view), overlay.png, 'image/png');
     const feedback = buildViewFeedback(detailed.profile, detailed.view as View, detailed.aggregated_results);
     return { detailed, feedback, report: reportViewOf(detailed, feedback, overlay) };
   }

@@ -1,18 +1,24 @@
 import type { FastifyInstance } from 'fastify';
 import type { AuthService } from '../auth/auth.service.ts';
 import { errors } from '../errors/app-error.ts';
+import { SOCKET_CLOSE, socketSessionOf, type SocketGuard } from '../http/guarded-socket.ts';
 import type { PubSub } from '../infra/pubsub/pubsub.ts';
 import { analysisChannel } from './analysis-events.ts';
 
-const CLOSE_NO_TOKEN = 4001;
-const CLOSE_BAD_TOKEN = 4003;
 const HEARTBEAT_MS = 30_000;
+const ACK = JSON.stringify({ ack: true });
+
+export interface AnalysisSocketRoutesDeps {
+  auth: AuthService;
+  pubsub: PubSub;
+  sockets: SocketGuard;
+}
 
 /**
  * `/ws/analysis?token=<ws_token>`: status and progress of the owner's analyses, pushed from whichever process
- * runs them. The ws token is single-use and burnt here; an access token is refused.
+ * runs them. The ws token is single-use and burnt here; an access token is refused. Close codes: SOCKET_CLOSE.
  */
-export async function analysisSocketRoutes(app: FastifyInstance, deps: { auth: AuthService; pubsub: PubSub }): Promise<void> {
+export async function analysisSocketRoutes(app: FastifyInstance, deps: AnalysisSocketRoutesDeps): Promise<void> {
   app.route({
     method: 'GET',
     url: '/ws/analysis',
@@ -23,8 +29,9 @@ export async function analysisSocketRoutes(app: FastifyInstance, deps: { auth: A
     },
     wsHandler: (socket, request) => {
       const token = (request.query as { token?: string }).token;
+      const guarded = deps.sockets.guard(socket, () => guarded.send(ACK));
       if (!token) {
-        socket.close(CLOSE_NO_TOKEN, 'Missing token');
+        guarded.close(SOCKET_CLOSE.noToken, 'Missing token');
         return;
       }
       let unsubscribe: (() => Promise<void>) | null = null;
@@ -41,13 +48,16 @@ export async function analysisSocketRoutes(app: FastifyInstance, deps: { auth: A
         clearInterval(heartbeat);
         void unsubscribe?.();
       });
-      socket.on('message', () => socket.send(JSON.stringify({ ack: true })));
-      deps.auth.authenticateWsToken(token).then(async (user) => {
-        const off = await deps.pubsub.subscribe(analysisChannel(user.id), (message) => socket.send(message));
+      deps.auth.authenticateWsSession(token).then(async ({ user, token: verified }) => {
+        if (!deps.sockets.admit(guarded, socketSessionOf(verified, 'ws'))) return;
+        const off = await deps.pubsub.subscribe(analysisChannel(user.id), (message) => guarded.send(message));
         if (closed) return void off();
         unsubscribe = off;
-        socket.send(JSON.stringify({ type: 'connected', user_id: user.id }));
-      }, () => socket.close(CLOSE_BAD_TOKEN, 'Invalid or expired token'));
+        guarded.send(JSON.stringify({ type: 'connected', user_id: user.id }));
+      }, () => guarded.close(SOCKET_CLOSE.badToken, 'Invalid or expired token')).catch((error: unknown) => {
+        request.log.error({ err: error }, 'analysis socket failed');
+        guarded.close(SOCKET_CLOSE.internal, 'Internal error');
+      });
     },
   });
 }

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAnalysesRepository } from './analyses.repository.ts';
 import { FakePoseEstimator } from '../pose/pose-estimator.ts';
 import { createUsersRepository } from '../users/users.repository.ts';
 import { bearer, newUser, type TestUser } from '../../test/helpers/factories.ts';
@@ -114,5 +115,20 @@ describe('state rules', () => {
     const csv = await get(`/api/analysis/${ids[0]}/frames.csv?view=front`, owner);
     expect(csv.headers['content-type']).toMatch(/^text\/csv/);
     expect(csv.body.trim().split('\r\n')).toHaveLength(2);
+  });
+});
+
+describe('what the worker reads', () => {
+  it('checks the stored bytes again: a file swapped in storage after the upload fails the retry, naming why', async () => {
+    const id = await upload(owner, 'swapped');
+    await waitForAnalysis(t.app, owner.token, id, ['completed'], 60_000);
+    const [file] = await createAnalysesRepository(t.database.db).mediaFilesOf([id]);
+    // Written behind the upload's back (a store reachable by others, a stale signed URL): a video where an image was.
+    await t.store.putBuffer(file!.objectKey, await readFile('test/fixtures/sports2d_demo.mp4'), { contentType: 'image/jpeg' });
+    const retried = await t.app.inject({ method: 'POST', url: `/api/analysis/retry/${id}`, payload: {}, headers: bearer(owner.token) });
+    expect(retried.statusCode).toBe(200);
+    const failed = await waitForAnalysis(t.app, owner.token, id, ['failed', 'completed'], 60_000);
+    expect(failed.status).toBe('failed');
+    expect(failed.error).toMatch(/content is a video but .* was declared as an image/);
   });
 });

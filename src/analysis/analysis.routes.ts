@@ -180,7 +180,7 @@ export async function analysisRoutes(fastify: FastifyInstance, deps: AnalysisRou
     schema: {
       tags, summary: 'Run a failed or completed analysis again, optionally with another model', params: IdParams,
       body: Type.Optional(Type.Object({ model: Type.Optional(Type.String()) })),
-      response: { 200: Type.Object({ message: Type.String(), analysis: AnalysisSummary }), ...studioErrors(400, 401, 404, 409) },
+      response: { 200: Type.Object({ message: Type.String(), analysis: AnalysisSummary }), ...studioErrors(400, 401, 404, 409, 429) },
     },
   }, async (request) => {
     const analysis = await service.visible(request.params.id, request.auth!.user);

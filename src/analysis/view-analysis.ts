@@ -56,6 +56,8 @@ export interface ViewAnalysisOptions {
   view: ViewOption;
   profile: string;
   frameStep: number;
+  /** Analysed frames of a video at most (see EstimateMediaOptions.maxFrames). */
+  maxFrames?: number;
   /** The subject's height in cm, when the user gave it: cm values are then scaled by it, else estimated. */
   subjectHeightCm?: number;
   /** Who to analyse when several people are in view (default: the automatic rule). */
@@ -75,6 +77,7 @@ export async function analyseViewMedia(input: string | Uint8Array, options: View
     estimator: options.estimator,
     model: options.model,
     frameStep: options.frameStep,
+    maxFrames: options.maxFrames,
     subject: options.subject,
     signal: options.signal,
     onInfo: (i) => (info = i),

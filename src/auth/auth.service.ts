@@ -2,10 +2,12 @@ import { randomUUID } from 'node:crypto';
 import type { AuthConfig } from '../config/config.ts';
 import { errors } from '../errors/app-error.ts';
 import type { RateLimitDecision, RateLimiter } from '../infra/rate-limit/rate-limiter.ts';
-import { normalizeEmail, type User } from '../users/user.ts';
+import { emailAddressProblem, normalizeEmail, type User } from '../users/user.ts';
 import type { UsersRepository } from '../users/users.repository.ts';
 import type { PasswordHasher } from './password-hasher.ts';
-import { SERVICE_SUBJECT, type IssuedToken, type TokenService, type VerifiedToken } from './token.service.ts';
+import {
+  SERVICE_SUBJECT, type IssuedToken, type TokenFamily, type TokenService, type VerifiedToken,
+} from './token.service.ts';
 
 export const MIN_PASSWORD_LENGTH = 8;
 /** Argon2 cost grows with input; a cap keeps a megabyte "password" from being a cheap denial of service. */
@@ -21,6 +23,8 @@ export interface AuthServiceDeps {
   hasher: PasswordHasher;
   limiter: RateLimiter;
   limits: Pick<AuthConfig, 'ipAttempts' | 'emailAttempts' | 'ipAttemptCeiling' | 'attemptWindowSeconds'>;
+  /** Told after a logout stored its revocation, so open WebSockets of that token close (it must not throw). */
+  onRevoked?: (token: VerifiedToken) => Promise<void>;
 }
 
 interface FailureBudget {
@@ -71,8 +75,10 @@ export class AuthService {
     return user;
   }
 
-  /** Checks credentials and issues an access token living `ttlSeconds` (each client family has its own default). */
-  async login(credentials: { email: string; password: string }, clientIp: string, ttlSeconds: number): Promise<Session> {
+  /** Checks credentials and issues an access token of the family that asked, living that family's `ttlSeconds`. */
+  async login(
+    credentials: { email: string; password: string }, clientIp: string, issue: { family: TokenFamily; ttlSeconds: number },
+  ): Promise<Session> {
     const email = normalizeEmail(credentials.email);
     await this.countAttempt(clientIp);
     const [ipBudget, emailBudget] = this.failureBudgets(clientIp, email);
@@ -90,7 +96,7 @@ export class AuthService {
     }
     await this.deps.limiter.reset(emailBudget.key);
     const { passwordHash: _omitted, ...user } = found;
-    return { user, token: await this.deps.tokens.issueAccessToken(user.id, ttlSeconds) };
+    return { user, token: await this.deps.tokens.issueAccessToken(user.id, issue.ttlSeconds, issue.family) };
   }
 
   /** Resolves an access token to its user; a token of a deleted user is as good as none. */
@@ -101,16 +107,17 @@ export class AuthService {
     return { user, token: verified };
   }
 
-  logout(token: VerifiedToken): Promise<void> {
-    return this.deps.tokens.revoke(token);
+  async logout(token: VerifiedToken): Promise<void> {
+    await this.deps.tokens.revoke(token);
+    await this.deps.onRevoked?.(token);
   }
 
-  issueAccessToken(userId: string, ttlSeconds: number): Promise<IssuedToken> {
-    return this.deps.tokens.issueAccessToken(userId, ttlSeconds);
+  issueAccessToken(userId: string, ttlSeconds: number, family: TokenFamily): Promise<IssuedToken> {
+    return this.deps.tokens.issueAccessToken(userId, ttlSeconds, family);
   }
 
-  issueWsToken(userId: string, parentJti?: string): Promise<IssuedToken> {
-    return this.deps.tokens.issueWsToken(userId, parentJti);
+  issueWsToken(userId: string, parentJti?: string, parentExpiresAt?: Date): Promise<IssuedToken> {
+    return this.deps.tokens.issueWsToken(userId, parentJti, parentExpiresAt);
   }
 
   /**
@@ -127,10 +134,15 @@ export class AuthService {
 
   /** For WebSocket endpoints: a ws token, once. */
   async authenticateWsToken(token: string): Promise<User> {
+    return (await this.authenticateWsSession(token)).user;
+  }
+
+  /** As authenticateWsToken, with the verified token (its parent's id and expiry end the socket's life). */
+  async authenticateWsSession(token: string): Promise<{ user: User; token: VerifiedToken }> {
     const verified = await this.deps.tokens.consumeWsToken(token);
     const user = await this.deps.users.findUserById(verified.userId);
     if (!user) throw errors.invalidToken('User no longer exists');
-    return user;
+    return { user, token: verified };
   }
 
   /** Creates an admin, or promotes an existing account (CLI only: no HTTP route can make an admin). */
@@ -200,8 +212,11 @@ function assertAllowed(decision: RateLimitDecision): void {
   }
 }
 
+/** `email` is normalised: look-alike spellings were folded there, and what cannot be folded is refused here. */
 function assertValidEmail(email: string): void {
   if (email.length > MAX_EMAIL_LENGTH || !EMAIL_SHAPE.test(email)) throw errors.invalidRequest('Invalid email address');
+  const problem = emailAddressProblem(email);
+  if (problem) throw errors.invalidRequest(`Invalid email address: ${problem}`);
 }
 
 function assertValidPassword(password: string): void {

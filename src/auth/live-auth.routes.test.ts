@@ -1,5 +1,7 @@
+import { randomUUID } from 'node:crypto';
+import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, type TestApp } from '../../test/helpers/test-app.ts';
+import { createTestApp, TEST_JWT_SECRET, type TestApp } from '../../test/helpers/test-app.ts';
 import { bearer, newUser, uniqueEmail } from '../../test/helpers/factories.ts';
 
 let t: TestApp;
@@ -113,5 +115,65 @@ describe('one user table for both families', () => {
     const wsToken = (await t.app.inject({ url: '/auth/ws-token', headers: bearer(user.token) })).json().ws_token;
     expect((await t.app.inject({ url: '/api/auth/me/', headers: bearer(wsToken) })).statusCode).toBe(401);
     expect((await t.app.inject({ url: '/auth/profile', headers: bearer(wsToken) })).statusCode).toBe(401);
+  });
+});
+
+describe('look-alike emails are one account, or refused', () => {
+  // uniqueEmail starts with the prefix, so its first letter can be swapped for a look-alike.
+  const lookalike = (email: string, first: string) => `${first}${email.slice(1)}`;
+
+  it('a fullwidth letter or a zero-width space logs into the plain account, in both families', async () => {
+    const { body, response } = await signup({ email: uniqueEmail('alice') });
+    const id = response.json().id;
+    const fullwidth = await post('/auth/login', { email: lookalike(body.email, '\uFF41'), password: body.password });
+    expect(fullwidth.statusCode).toBe(200);
+    expect(fullwidth.json().user).toMatchObject({ id, email: body.email });
+    const zeroWidth = await post('/api/auth/login/', { email: `al\u200Bi\uFEFF${body.email.slice(3)}`, password: body.password });
+    expect(zeroWidth.statusCode).toBe(200);
+    const me = await t.app.inject({ url: '/api/auth/me/', headers: bearer(zeroWidth.json().token) });
+    expect(me.json().id).toBe(id);
+    const again = await post('/auth/register', { email: `a\u200Dl${body.email.slice(2)}`, name: 'Eve', password: 'password123' });
+    expect(again.statusCode).toBe(409);
+  });
+
+  it('refuses a Cyrillic а in a Latin address at signup with 400 in each family\'s shape', async () => {
+    const email = lookalike(uniqueEmail('alice'), '\u0430');
+    const live = await post('/api/auth/signup/', { name: 'Eve', email, password: 'password123' });
+    expect(live.statusCode).toBe(400);
+    expect(live.json()).toEqual({ detail: expect.stringMatching(/mixes Latin and Cyrillic/), code: 'invalid_request' });
+    const studio = await post('/auth/register', { email, name: 'Eve', password: 'password123' });
+    expect(studio.statusCode).toBe(400);
+    expect(studio.json()).toMatchObject({ message: expect.stringMatching(/mixes Latin and Cyrillic/), code: 'invalid_request' });
+    const domain = await post('/auth/register', { email: 'eve@ex\u0430mple.com', name: 'Eve', password: 'password123' });
+    expect(domain.statusCode).toBe(400);
+    const dotless = await post('/api/auth/signup/', { name: 'Eve', email: `al\u0131ce-${Date.now()}@example.com`, password: 'password123' });
+    expect(dotless.json()).toMatchObject({ detail: expect.stringMatching(/dotless/), code: 'invalid_request' });
+  });
+});
+
+/** An access token as a family's login would have issued it `ageSeconds` ago. */
+function agedToken(userId: string, family: 'studio' | 'live', ageSeconds: number, ttlSeconds: number): Promise<string> {
+  const issuedAt = Math.floor(Date.now() / 1000) - ageSeconds;
+  return new SignJWT({ fam: family }).setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).setSubject(userId)
+    .setJti(randomUUID()).setIssuer('postura').setAudience('postura:access').setIssuedAt(issuedAt)
+    .setExpirationTime(issuedAt + ttlSeconds).sign(new TextEncoder().encode(TEST_JWT_SECRET));
+}
+
+describe('each family\'s routes enforce their own token lifetime', () => {
+  it('a live token older than the studio lifetime (3 h) is refused by studio routes, still good on live ones', async () => {
+    const { body, response } = await signup();
+    const login = (await post('/api/auth/login/', body)).json().token as string;
+    const claims = JSON.parse(Buffer.from(login.split('.')[1]!, 'base64url').toString());
+    expect(claims.fam).toBe('live');
+    const aged = await agedToken(response.json().id, 'live', 3 * 3600 + 60, 7 * 24 * 3600);
+    expect((await t.app.inject({ url: '/api/auth/me/', headers: bearer(aged) })).statusCode).toBe(200);
+    const profile = await t.app.inject({ url: '/auth/profile', headers: bearer(aged) });
+    expect(profile.statusCode).toBe(401);
+    expect(profile.json()).toMatchObject({ code: 'invalid_token', message: expect.stringMatching(/log in again/) });
+    const session = await t.app.inject({ url: '/auth/validate-session', headers: bearer(aged) });
+    expect(session.json()).toMatchObject({ logged_in: false });
+    expect((await t.app.inject({ url: '/auth/ws-token', headers: bearer(aged) })).statusCode).toBe(401);
+    const young = await agedToken(response.json().id, 'live', 3 * 3600 - 60, 7 * 24 * 3600);
+    expect((await t.app.inject({ url: '/auth/profile', headers: bearer(young) })).statusCode).toBe(200);
   });
 });

@@ -42,7 +42,9 @@ export async function liveAuthRoutes(fastify: FastifyInstance, deps: LiveAuthRou
   }, async (request) => {
     const { email, password } = request.body;
     if (!email || !password) throw errors.missingFields('Missing email or password');
-    const { token } = await auth.login({ email, password }, request.ip, config.liveTokenTtlSeconds);
+    const { token } = await auth.login(
+      { email, password }, request.ip, { family: 'live', ttlSeconds: config.liveTokenTtlSeconds },
+    );
     return { token: token.token };
   });
 

@@ -37,7 +37,7 @@ export async function studioAuthRoutes(fastify: FastifyInstance, deps: StudioAut
     const { email, name, password } = request.body;
     if (!email || !name || !password) throw errors.missingFields();
     const user = await auth.register({ email, name, password }, request.ip);
-    const token = await auth.issueAccessToken(user.id, config.studioTokenTtlSeconds);
+    const token = await auth.issueAccessToken(user.id, config.studioTokenTtlSeconds, 'studio');
     return reply.status(201).send({
       message: 'User registered successfully', name: user.name, user: toUserBody(user), token: token.token,
     });
@@ -56,7 +56,9 @@ export async function studioAuthRoutes(fastify: FastifyInstance, deps: StudioAut
   }, async (request, reply) => {
     const { email, password } = request.body;
     if (!email || !password) throw errors.missingFields('Missing email or password');
-    const { user, token } = await auth.login({ email, password }, request.ip, config.studioTokenTtlSeconds);
+    const { user, token } = await auth.login(
+      { email, password }, request.ip, { family: 'studio', ttlSeconds: config.studioTokenTtlSeconds },
+    );
     setAccessCookie(reply, token, cookiePolicy(request, config, deps.production));
     return { message: 'Login successful', user: toUserBody(user), token: token.token, access_token: token.token };
   });
@@ -110,7 +112,8 @@ export async function studioAuthRoutes(fastify: FastifyInstance, deps: StudioAut
       },
     },
   }, async (request) => {
-    const issued = await auth.issueWsToken(request.auth!.user.id, request.auth!.token.jti);
+    const { user, token } = request.auth!;
+    const issued = await auth.issueWsToken(user.id, token.jti, token.expiresAt);
     return {
       ws_token: issued.token,
       expires_in: config.wsTokenTtlSeconds,

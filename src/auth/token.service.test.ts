@@ -22,7 +22,19 @@ describe('TokenService', () => {
   it('round-trips an access token with sub, jti and expiry', async () => {
     const issued = await tokens.issueAccessToken('user-1', 60);
     const verified = await tokens.verifyAccessToken(issued.token);
-    expect(verified).toEqual({ userId: 'user-1', jti: issued.jti, expiresAt: issued.expiresAt });
+    expect(verified).toEqual({ userId: 'user-1', jti: issued.jti, expiresAt: issued.expiresAt, issuedAt: expect.any(Date) });
+  });
+
+  it('carries the issuing family and the issue time; an unknown family claim is dropped', async () => {
+    const before = Math.floor(Date.now() / 1000) * 1000;
+    const live = await tokens.verifyAccessToken((await tokens.issueAccessToken('user-6', 60, 'live')).token);
+    expect(live).toMatchObject({ family: 'live' });
+    expect(live.issuedAt.getTime()).toBeGreaterThanOrEqual(before);
+    expect((await tokens.verifyAccessToken((await tokens.issueAccessToken('user-6', 60, 'studio')).token)).family).toBe('studio');
+    const odd = await new SignJWT({ fam: 'admin' }).setProtectedHeader({ alg: 'HS256' }).setSubject('user-6').setJti('j6')
+      .setIssuer('postura').setAudience('postura:access').setIssuedAt().setExpirationTime('1m')
+      .sign(new TextEncoder().encode(SECRET));
+    expect((await tokens.verifyAccessToken(odd)).family).toBeUndefined();
   });
 
   it('burns a ws token on first use, even when two uses race', async () => {

@@ -9,6 +9,9 @@ const ACCESS_AUDIENCE = 'postura:access';
 const WS_AUDIENCE = 'postura:ws';
 /** Subject of ws tokens the API issues to itself, to use its own model servers (no user behind them). */
 export const SERVICE_SUBJECT = 'service:postura';
+/** The client family whose login issued an access token (the `fam` claim); each family's routes have a lifetime. */
+export type TokenFamily = 'studio' | 'live';
+const FAMILIES: readonly string[] = ['studio', 'live'] satisfies TokenFamily[];
 
 export interface IssuedToken {
   token: string;
@@ -20,8 +23,13 @@ export interface VerifiedToken {
   userId: string;
   jti: string;
   expiresAt: Date;
+  issuedAt: Date;
+  /** Access tokens: the family that issued it; absent on older tokens and on the API's own service tokens. */
+  family?: TokenFamily;
   /** ws tokens: the id of the access token that asked for it (logging that one out revokes this one too). */
   parentJti?: string;
+  /** ws tokens: when that access token expires, so a socket opened with this one closes then too. */
+  parentExpiresAt?: Date;
 }
 
 export interface TokenServiceDeps {
@@ -37,13 +45,13 @@ export class TokenService {
     this.key = new TextEncoder().encode(deps.secret);
   }
 
-  issueAccessToken(userId: string, ttlSeconds: number): Promise<IssuedToken> {
-    return this.sign(userId, ACCESS_AUDIENCE, ttlSeconds);
+  issueAccessToken(userId: string, ttlSeconds: number, family?: TokenFamily): Promise<IssuedToken> {
+    return this.sign(userId, ACCESS_AUDIENCE, ttlSeconds, undefined, undefined, family);
   }
 
   /** `parentJti`: the access token asking for it; while that one is revoked, this one is refused too. */
-  issueWsToken(userId: string, parentJti?: string): Promise<IssuedToken> {
-    return this.sign(userId, WS_AUDIENCE, this.deps.wsTokenTtlSeconds, parentJti);
+  issueWsToken(userId: string, parentJti?: string, parentExpiresAt?: Date): Promise<IssuedToken> {
+    return this.sign(userId, WS_AUDIENCE, this.deps.wsTokenTtlSeconds, parentJti, parentExpiresAt);
   }
 
   /** Accepts a valid, unexpired, unrevoked access token. */
@@ -72,10 +80,17 @@ export class TokenService {
     return this.deps.revocations.revoke(token.jti, 'access', token.expiresAt);
   }
 
-  private async sign(userId: string, audience: string, ttlSeconds: number, parentJti?: string): Promise<IssuedToken> {
+  private async sign(
+    userId: string, audience: string, ttlSeconds: number, parentJti?: string, parentExpiresAt?: Date,
+    family?: TokenFamily,
+  ): Promise<IssuedToken> {
     const jti = randomUUID();
     const issuedAt = Math.floor(Date.now() / 1000);
-    const token = await new SignJWT(parentJti ? { sid: parentJti } : {})
+    const claims: Record<string, string | number> = {};
+    if (parentJti) claims.sid = parentJti;
+    if (parentExpiresAt) claims.sexp = Math.floor(parentExpiresAt.getTime() / 1000);
+    if (family) claims.fam = family;
+    const token = await new SignJWT(claims)
       .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
       .setSubject(userId)
       .setJti(jti)
@@ -90,9 +105,13 @@ export class TokenService {
   private async verify(token: string, audience: string): Promise<VerifiedToken> {
     try {
       const { payload } = await jwtVerify(token, this.key, { issuer: ISSUER, audience, algorithms: ['HS256'] });
-      if (!payload.sub || !payload.jti || !payload.exp) throw errors.invalidToken();
-      const verified: VerifiedToken = { userId: payload.sub, jti: payload.jti, expiresAt: new Date(payload.exp * 1000) };
+      if (!payload.sub || !payload.jti || !payload.exp || !payload.iat) throw errors.invalidToken();
+      const verified: VerifiedToken = {
+        userId: payload.sub, jti: payload.jti, expiresAt: new Date(payload.exp * 1000), issuedAt: new Date(payload.iat * 1000),
+      };
+      if (typeof payload.fam === 'string' && FAMILIES.includes(payload.fam)) verified.family = payload.fam as TokenFamily;
       if (typeof payload.sid === 'string') verified.parentJti = payload.sid;
+      if (typeof payload.sexp === 'number') verified.parentExpiresAt = new Date(payload.sexp * 1000);
       return verified;
     } catch (error) {
       if (error instanceof joseErrors.JWTExpired) throw errors.invalidToken('Token has expired');

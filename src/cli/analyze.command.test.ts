@@ -60,7 +60,7 @@ describe('postura analyze', () => {
     await writeFile(jpg, (await readFile(path.join(fixtures, 'coco_000000000785.jpg'))).subarray(0, 4000));
     const r = await run([jpg]);
     expect(r.code).toBe(2);
-    expect(r.err).toMatch(/corrupt image/);
+    expect(r.err).toMatch(/Image is corrupt or unreadable/);
     const mp4 = path.join(dir, 'trunc.mp4');
     await writeFile(mp4, (await readFile(path.join(fixtures, 'sports2d_demo.mp4'))).subarray(0, 2000));
     const v = await run([mp4]);

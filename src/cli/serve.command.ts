@@ -3,6 +3,7 @@ import { resolveJwtSecret } from '../auth/jwt-secret.ts';
 import type { Config } from '../config/config.ts';
 import { openAdapters } from '../infra/adapters.ts';
 import { createEstimator } from './inference.ts';
+import { ffmpegChoice } from '../pose/ffmpeg-path.ts';
 
 const SHUTDOWN_GRACE_MS = 10_000;
 
@@ -13,6 +14,7 @@ export async function runServe(config: Config): Promise<number> {
   // Inference threads in this process (one per core), or remote model servers for the models configured so.
   const estimator = config.jobs.concurrency > 0 ? createEstimator(config, jwtSecret, adapters.database) : undefined;
   const app = await buildApp({ config, jwtSecret, ...adapters, estimator });
+  app.log.info({ ffmpeg: ffmpegChoice() }, 'ffmpeg chosen');
   app.addHook('onClose', async () => {
     await adapters.queue.stop();
     await estimator?.close();

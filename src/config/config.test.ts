@@ -1,8 +1,10 @@
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from './config.ts';
 
-const STRONG = 'k'.repeat(20) + 'Q7!x-9zP_rT2mW8vL4nB';
+// 43 base64url characters, as `randomBytes(32).toString('base64url')` makes them.
+const STRONG = '3W617jsN7X6_6fhfpGXwL1XifXz4AF9K_gBe0-DO100';
 
 describe('loadConfig', () => {
   it('runs embedded with nothing set', () => {
@@ -56,8 +58,17 @@ describe('loadConfig', () => {
     [{}, /JWT_SECRET is required/],
     [{ JWT_SECRET: 'changeme' }, /too weak/],
     [{ JWT_SECRET: 'short-but-not-a-default' }, /too weak/],
+    [{ JWT_SECRET: 'a'.repeat(32) }, /too weak.*1 distinct characters, about 0 bits/],
+    [{ JWT_SECRET: 'ab'.repeat(32) }, /too weak.*2 distinct/],
+    [{ JWT_SECRET: 'k'.repeat(20) + 'Q7!x-9zP_rT2mW8vL4nB' }, /too weak.*about 126 bits/],
   ])('refuses production without a strong secret (%j)', (env, message) => {
     expect(() => loadConfig({ NODE_ENV: 'production', ...env })).toThrow(message);
+  });
+
+  it('accepts production with a freshly generated 43-character base64url secret', () => {
+    const secret = randomBytes(32).toString('base64url');
+    expect(secret).toHaveLength(43);
+    expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: secret }).auth.jwtSecret).toBe(secret);
   });
 
   it('accepts production with a strong secret; overrides merge without touching the environment', () => {

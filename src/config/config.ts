@@ -27,6 +27,42 @@ export interface UploadsConfig {
   signedUrlTtlSeconds: number;
   /** Shared secret a bucket notification to /api/minio/webhook must carry. Unset: the webhook refuses everything. */
   webhookSecret: string | null;
+  /**
+   * Webhook calls with a wrong secret one client IP may make per `auth.attemptWindowSeconds`; beyond, every call
+   * from it is 429 until the window moves on, the right secret included, so the secret cannot be guessed at speed.
+   */
+  webhookFailedAuthPerIp: number;
+  /**
+   * Multipart uploads (POST /api/video/upload) streaming at once, per user and in all, in this process; one more is
+   * answered 429 before any of its bytes is read. Each one in flight holds a store stream and an ffprobe.
+   */
+  concurrencyPerUser: number;
+  concurrencyTotal: number;
+}
+
+/**
+ * Timeouts of the HTTP server against clients that hold connections open (slowloris and slow bodies). No total
+ * limit applies to a streamed upload: a large file on a slow link is kept as long as bytes keep arriving.
+ */
+export interface HttpConfig {
+  /** The whole request head (request line and headers) must arrive within this; otherwise 408 and closed. */
+  headersTimeoutMs: number;
+  /** A connection with no bytes either way for this long is closed, mid-body included (an upload that stalls). */
+  idleTimeoutMs: number;
+  /** An idle keep-alive connection between requests is closed after this; behind a load balancer, exceed its own. */
+  keepAliveTimeoutMs: number;
+  /** A buffered body (JSON or text, at most 1 MiB) must arrive whole within this, however slowly it trickles. */
+  bodyTimeoutMs: number;
+}
+
+/**
+ * Where GET /metrics is served. A token, when set, is required as `Authorization: Bearer` wherever it is served; a
+ * port moves it off the main port (bound on HOST). Neither set: served openly in development and test only.
+ */
+export interface MetricsConfig {
+  token: string | null;
+  /** 0: any free port (tests). */
+  port: number | null;
 }
 
 export interface JobsConfig {
@@ -39,6 +75,16 @@ export interface JobsConfig {
   superviseIntervalSeconds: number;
   /** Analyse every n-th video frame. */
   frameStep: number;
+  /**
+   * How often a running analysis proves it is alive (and checks that it still owns its row): a claim of an analysis
+   * whose heartbeat is younger than three of these is refused, and a deleted analysis stops within one.
+   */
+  heartbeatSeconds: number;
+  /** Analysed frames (after frameStep) of one video at most; a longer video fails at once with a clear error. */
+  maxFrames: number;
+  /** Retries (POST /api/analysis/retry/:id) of one analysis per day, and of one user's analyses per hour. */
+  retriesPerAnalysisPerDay: number;
+  retriesPerUserPerHour: number;
 }
 
 export interface AuthConfig {
@@ -63,6 +109,37 @@ export interface AuthConfig {
   attemptWindowSeconds: number;
   /** Anonymous live writes that create rows (session starts, device metrics): per client IP per minute, each. */
   anonymousWritesPerMinute: number;
+}
+
+/** Limits on each process's WebSockets (`/ws/posture/`, `/ws/analysis`); see src/http/guarded-socket.ts. */
+export interface SocketsConfig {
+  /** Open sockets per user in one process, both endpoints together; the next one is closed with 4009. */
+  maxPerUser: number;
+  /** Sustained client messages per second per socket, on top of `messageBurst`; beyond: closed with 4029. */
+  messagesPerSecond: number;
+  messageBurst: number;
+  /** Unsent bytes one socket may hold (a client not reading); beyond: closed with 4008. */
+  maxBufferedBytes: number;
+}
+
+/** Ceilings of the live API against one client filling memory or storage (docs/live-api.md, "Limits"). */
+export interface LiveLimitsConfig {
+  /** One posture event, serialised; larger → 413. Keypoints for 33 points and a few fields fit in about 3 KiB. */
+  eventMaxBytes: number;
+  /** The whole body of the event route (one event or a list); larger → 413 before it is parsed. */
+  eventBodyMaxBytes: number;
+  /** Events in one list; more → 413. */
+  eventsPerRequest: number;
+  /** An event's `metadata`, serialised, and its nesting depth (`{"a":1}` is 1); beyond either → 400. */
+  metadataMaxBytes: number;
+  metadataMaxDepth: number;
+  /** Sessions not ended, started in the last `openSessionHours`, per user and per anonymous client IP; more → 429. */
+  openSessionsPerUser: number;
+  openSessionsPerIp: number;
+  openSessionHours: number;
+  /** Events stored per UTC day per user, and per anonymous client IP (the IP that started the session); more → 429. */
+  eventsPerDayPerUser: number;
+  eventsPerDayPerIp: number;
 }
 
 export interface StudioConfig {
@@ -92,6 +169,10 @@ export interface Config {
   uploads: UploadsConfig;
   jobs: JobsConfig;
   studio: StudioConfig;
+  http: HttpConfig;
+  metrics: MetricsConfig;
+  liveLimits: LiveLimitsConfig;
+  sockets: SocketsConfig;
 }
 
 export class ConfigError extends Error {
@@ -107,6 +188,13 @@ const KNOWN_WEAK_SECRETS = new Set([
   'your_jwt_secret', 'super-secret', 'supersecret', 'postura', 'test', 'password', 'default',
 ]);
 const MIN_PRODUCTION_SECRET_LENGTH = 32;
+/**
+ * Length alone lets `aaaa…` through. A secret's strength is estimated as its per-character Shannon entropy times its
+ * length: a rough, conservative figure (it underrates short random hex: 32 hex characters score about 117 bits),
+ * so the advice is 43 random base64url characters (`openssl rand -base64 32` also passes).
+ */
+const MIN_PRODUCTION_SECRET_BITS = 128;
+const MIN_PRODUCTION_SECRET_DISTINCT = 10;
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -171,6 +259,9 @@ export function loadConfig(env: Env, overrides: DeepPartial<Config> = {}): Confi
       maxFileBytes: read.integer('UPLOAD_MAX_FILE_BYTES', 500 * 1024 * 1024, { min: 1, max: 5 * 1024 ** 3 }),
       signedUrlTtlSeconds: read.integer('SIGNED_URL_TTL_SECONDS', 3600, { min: 1, max: 7 * 24 * 3600 }),
       webhookSecret: read.optionalString('MINIO_WEBHOOK_SECRET') ?? null,
+      webhookFailedAuthPerIp: read.integer('MINIO_WEBHOOK_FAILED_AUTH_PER_IP', 10, { min: 1 }),
+      concurrencyPerUser: read.integer('UPLOAD_CONCURRENCY_PER_USER', 2, { min: 1, max: 1000 }),
+      concurrencyTotal: read.integer('UPLOAD_CONCURRENCY_TOTAL', 16, { min: 1, max: 10_000 }),
     },
     jobs: {
       concurrency: read.integer('ANALYSIS_CONCURRENCY', 2, { min: 0, max: 64 }),
@@ -180,16 +271,61 @@ export function loadConfig(env: Env, overrides: DeepPartial<Config> = {}): Confi
       pollIntervalSeconds: 1,
       superviseIntervalSeconds: read.integer('QUEUE_SUPERVISE_INTERVAL_SECONDS', 30, { min: 1, max: 3600 }),
       frameStep: read.integer('ANALYSIS_FRAME_STEP', 2, { min: 1, max: 120 }),
+      heartbeatSeconds: read.integer('ANALYSIS_HEARTBEAT_SECONDS', 5, { min: 1, max: 300 }),
+      maxFrames: read.integer('ANALYSIS_MAX_FRAMES', 36_000, { min: 1 }),
+      retriesPerAnalysisPerDay: read.integer('ANALYSIS_RETRIES_PER_ANALYSIS', 5, { min: 1 }),
+      retriesPerUserPerHour: read.integer('ANALYSIS_RETRIES_PER_USER_PER_HOUR', 20, { min: 1 }),
     },
     studio: {
       analysisListShape: read.oneOf('ANALYSIS_LIST_SHAPE', ['object', 'array'] as const, 'object'),
+    },
+    http: {
+      headersTimeoutMs: read.integer('HTTP_HEADERS_TIMEOUT_MS', 10_000, { min: 100, max: 600_000 }),
+      idleTimeoutMs: read.integer('HTTP_IDLE_TIMEOUT_MS', 60_000, { min: 100, max: 3_600_000 }),
+      keepAliveTimeoutMs: read.integer('HTTP_KEEP_ALIVE_TIMEOUT_MS', 72_000, { min: 100, max: 3_600_000 }),
+      bodyTimeoutMs: read.integer('HTTP_BODY_TIMEOUT_MS', 30_000, { min: 100, max: 3_600_000 }),
+    },
+    metrics: {
+      token: read.optionalString('METRICS_TOKEN') ?? null,
+      port: env.METRICS_PORT?.trim() ? read.integer('METRICS_PORT', 0, { min: 0, max: 65535 }) : null,
+    },
+    liveLimits: {
+      eventMaxBytes: read.integer('LIVE_EVENT_MAX_BYTES', 16 * 1024, { min: 1024, max: 1024 * 1024 }),
+      eventBodyMaxBytes: read.integer('LIVE_EVENT_BODY_MAX_BYTES', 256 * 1024, { min: 1024, max: 16 * 1024 * 1024 }),
+      eventsPerRequest: read.integer('LIVE_EVENTS_PER_REQUEST', 100, { min: 1, max: 10_000 }),
+      metadataMaxBytes: read.integer('LIVE_METADATA_MAX_BYTES', 2 * 1024, { min: 2, max: 1024 * 1024 }),
+      metadataMaxDepth: read.integer('LIVE_METADATA_MAX_DEPTH', 4, { min: 1, max: 32 }),
+      openSessionsPerUser: read.integer('LIVE_OPEN_SESSIONS_PER_USER', 20, { min: 1 }),
+      openSessionsPerIp: read.integer('LIVE_OPEN_SESSIONS_PER_IP', 20, { min: 1 }),
+      openSessionHours: read.integer('LIVE_OPEN_SESSION_HOURS', 24, { min: 1, max: 24 * 365 }),
+      eventsPerDayPerUser: read.integer('LIVE_EVENTS_PER_DAY_PER_USER', 100_000, { min: 1 }),
+      eventsPerDayPerIp: read.integer('LIVE_EVENTS_PER_DAY_PER_IP', 10_000, { min: 1 }),
+    },
+    sockets: {
+      maxPerUser: read.integer('WS_MAX_SOCKETS_PER_USER', 10, { min: 1, max: 10_000 }),
+      messagesPerSecond: read.integer('WS_MESSAGES_PER_SECOND', 20, { min: 1 }),
+      messageBurst: read.integer('WS_MESSAGE_BURST', 100, { min: 1 }),
+      maxBufferedBytes: read.integer('WS_MAX_BUFFERED_BYTES', 4 * 1024 * 1024, { min: 1024 }),
     },
   };
 
   const merged = deepMerge<Config>(config, overrides);
   problems.push(...checkProductionSecret(merged));
+  problems.push(...checkProductionWebhookSecret(merged));
   if (problems.length > 0) throw new ConfigError(problems);
   return deepFreeze(merged);
+}
+
+/** Shorter than this, a webhook secret can be guessed even with failed attempts limited per IP. */
+const MIN_PRODUCTION_WEBHOOK_SECRET_LENGTH = 16;
+
+function checkProductionWebhookSecret(config: Config): string[] {
+  const secret = config.uploads.webhookSecret;
+  if (config.env !== 'production' || secret === null) return [];
+  if (KNOWN_WEAK_SECRETS.has(secret.toLowerCase()) || secret.length < MIN_PRODUCTION_WEBHOOK_SECRET_LENGTH) {
+    return [`MINIO_WEBHOOK_SECRET is too weak for production: use at least ${MIN_PRODUCTION_WEBHOOK_SECRET_LENGTH} random characters (or leave it unset to refuse every notification)`];
+  }
+  return [];
 }
 
 function checkProductionSecret(config: Config): string[] {
@@ -199,7 +335,26 @@ function checkProductionSecret(config: Config): string[] {
   if (KNOWN_WEAK_SECRETS.has(secret.toLowerCase()) || secret.length < MIN_PRODUCTION_SECRET_LENGTH) {
     return [`JWT_SECRET is too weak for production: use at least ${MIN_PRODUCTION_SECRET_LENGTH} random characters`];
   }
+  const { distinct, bits } = estimateSecretEntropy(secret);
+  if (distinct < MIN_PRODUCTION_SECRET_DISTINCT || bits < MIN_PRODUCTION_SECRET_BITS) {
+    return [`JWT_SECRET is too weak for production: ${distinct} distinct characters, about ${Math.floor(bits)} bits `
+      + `estimated (need ${MIN_PRODUCTION_SECRET_DISTINCT} and ${MIN_PRODUCTION_SECRET_BITS}); use 43 or more random `
+      + 'base64url characters, e.g. `openssl rand -base64 32`'];
+  }
   return [];
+}
+
+/** Distinct characters, and Shannon entropy of the character frequencies times the length, in bits. */
+export function estimateSecretEntropy(secret: string): { distinct: number; bits: number } {
+  const chars = [...secret];
+  const counts = new Map<string, number>();
+  for (const char of chars) counts.set(char, (counts.get(char) ?? 0) + 1);
+  let perChar = 0;
+  for (const count of counts.values()) {
+    const p = count / chars.length;
+    perChar -= p * Math.log2(p);
+  }
+  return { distinct: counts.size, bits: perChar * chars.length };
 }
 
 class EnvReader {

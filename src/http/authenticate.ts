@@ -3,6 +3,7 @@ import type { AuthService } from '../auth/auth.service.ts';
 import type { VerifiedToken } from '../auth/token.service.ts';
 import type { AuthConfig } from '../config/config.ts';
 import { errors } from '../errors/app-error.ts';
+import { familyOfUrl, type RouteFamily } from './error-mapping.ts';
 import type { User } from '../users/user.ts';
 
 export const ACCESS_COOKIE = 'access_token_cookie';
@@ -29,11 +30,14 @@ export interface AuthGuards {
   optionalUser(request: FastifyRequest): Promise<void>;
 }
 
-export function createAuthGuards(auth: AuthService, config: Pick<AuthConfig, 'allowedOrigins'>): AuthGuards {
+type GuardConfig = Pick<AuthConfig, 'allowedOrigins' | 'studioTokenTtlSeconds' | 'liveTokenTtlSeconds'>;
+
+export function createAuthGuards(auth: AuthService, config: GuardConfig): AuthGuards {
   const resolve = async (request: FastifyRequest): Promise<AuthContext | null> => {
     const presented = readToken(request);
     if (!presented) return null;
     const { user, token } = await auth.authenticate(presented.token);
+    assertWithinFamilyLifetime(token, familyOfUrl(request.url), config);
     if (presented.via === 'cookie' && !SAFE_METHODS.has(request.method)) {
       assertAllowedOrigin(request, config.allowedOrigins);
     }
@@ -55,6 +59,18 @@ export function createAuthGuards(auth: AuthService, config: Pick<AuthConfig, 'al
       request.auth = await resolve(request);
     },
   };
+}
+
+/**
+ * Each family's routes accept a token only while it is younger than that family's own token lifetime, whichever
+ * family issued it: a 7-day live token works on studio routes for their 3 hours, then its holder logs in again
+ * through the studio routes (one account, two logins). Tokens issued by a family's own login pass by construction.
+ */
+function assertWithinFamilyLifetime(token: VerifiedToken, family: RouteFamily, config: GuardConfig): void {
+  const lifetimeSeconds = family === 'live' ? config.liveTokenTtlSeconds : config.studioTokenTtlSeconds;
+  if (Date.now() - token.issuedAt.getTime() > lifetimeSeconds * 1000) {
+    throw errors.invalidToken(`Token is older than this API's ${family} session lifetime; log in again here`);
+  }
 }
 
 /** The bearer header wins over the cookie; the live clients send `Token <t>` the way Django REST does. */

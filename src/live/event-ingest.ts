@@ -3,7 +3,7 @@ import { AppError, errors } from '../errors/app-error.ts';
 import type { RateLimiter } from '../infra/rate-limit/rate-limiter.ts';
 import { labelForAngle } from '../posture/live-angles.ts';
 import type { PostureEvent, ValidatedEvent } from './live-session.ts';
-import type { LiveSessionsRepository, NewPostureEvent, SessionForEvents } from './live-sessions.repository.ts';
+import type { DailyCharge, LiveSessionsRepository, NewPostureEvent, SessionForEvents } from './live-sessions.repository.ts';
 import type { PostureFeed } from './posture-feed.ts';
 import { SessionStateCache } from './session-state-cache.ts';
 
@@ -13,11 +13,18 @@ export interface EventRateLimit {
   windowMs: number;
 }
 
+/** Events stored per UTC day: per user, and per anonymous client IP (the IP that started the session). */
+export interface DailyEventLimits {
+  perUser: number;
+  perIp: number;
+}
+
 export interface EventIngestDeps {
   sessions: LiveSessionsRepository;
   limiter: RateLimiter;
   feed: PostureFeed;
   rateLimit: EventRateLimit;
+  dailyLimits: DailyEventLimits;
   /** Groups written at the same time: 1 for PGlite (one connection), a few for a PostgreSQL pool. */
   concurrency: number;
   cache?: SessionStateCache;
@@ -45,6 +52,8 @@ export class PostureEventIngest {
   private queue: Pending[] = [];
   private inFlight = 0;
   private scheduled = false;
+  /** The UTC day whose older counters this process has already asked to delete. */
+  private countsDay = '';
 
   constructor(private readonly deps: EventIngestDeps) {
     this.cache = deps.cache ?? new SessionStateCache();
@@ -103,18 +112,23 @@ export class PostureEventIngest {
       ? { allowed: true as const }
       : limiter.consume(`live:events:${pending.sessionId}`,
         { limit: rateLimit.events, windowMs: rateLimit.windowMs, cost: pending.events.length })));
-    const rows: NewPostureEvent[] = [];
-    const writing: Pending[] = [];
-    admitted.forEach(({ pending, session }, i) => {
+    const withinSecond: typeof admitted = [];
+    admitted.forEach((entry, i) => {
       const decision = decisions[i]!;
-      if (decision.allowed) {
-        for (const event of pending.events) rows.push(toNewEvent(session, event));
-        writing.push(pending);
-      } else {
-        refusals.set(pending, errors.rateLimited(Math.max(1, Math.ceil(decision.retryAfterMs / 1000)),
+      if (decision.allowed) withinSecond.push(entry);
+      else {
+        refusals.set(entry.pending, errors.rateLimited(Math.max(1, Math.ceil(decision.retryAfterMs / 1000)),
           'Too many events per second'));
       }
     });
+    const { day, charges } = await this.chargeDailyBudgets(withinSecond, refusals);
+    const rows: NewPostureEvent[] = [];
+    const writing: Pending[] = [];
+    for (const { pending, session } of withinSecond) {
+      if (refusals.has(pending)) continue;
+      for (const event of pending.events) rows.push(toNewEvent(session, event));
+      writing.push(pending);
+    }
 
     const stored = await sessions.insertEventsIntoOpenSessions(rows);
     const storedSessions = new Set(stored.map((e) => e.sessionId));
@@ -124,6 +138,10 @@ export class PostureEventIngest {
       for (const p of surprised) this.cache.forget(p.sessionId);
       const fresh = await this.sessionStates(surprised.map((p) => p.sessionId));
       for (const p of surprised) refusals.set(p, refusalFor(fresh.get(p.sessionId)) ?? errors.conflict('Session is not open'));
+      const refunds = surprised.flatMap((p) => charges.get(p) ?? []);
+      await sessions.refundDailyEvents(refunds, day).catch((error: unknown) => {
+        this.deps.log.warn({ err: error }, 'daily event budget refund failed');
+      });
     }
 
     this.publish(stored);
@@ -132,6 +150,52 @@ export class PostureEventIngest {
       if (refusal) pending.reject(refusal);
       else pending.resolve(pending.events.length);
     }
+  }
+
+  /**
+   * The daily ceiling, exact across processes: today's counts of the group's subjects are read, requests admitted in
+   * arrival order while they fit, and the admitted totals added by one conditional upsert. A subject whose upsert
+   * found less room than read (another process charged it meanwhile) has all its requests in this group refused.
+   * @returns the charges taken, per request, for a refund if the write then skips the request
+   */
+  private async chargeDailyBudgets(
+    entries: ReadonlyArray<{ pending: Pending; session: SessionForEvents }>, refusals: Map<Pending, AppError>,
+  ): Promise<{ day: string; charges: Map<Pending, DailyCharge> }> {
+    const { sessions, dailyLimits } = this.deps;
+    const now = new Date();
+    const day = now.toISOString().slice(0, 10);
+    const charges = new Map<Pending, DailyCharge>();
+    const costly = entries.filter(({ pending }) => pending.events.length > 0);
+    if (costly.length === 0) return { day, charges };
+    if (day !== this.countsDay) {
+      this.countsDay = day;
+      void sessions.forgetDailyEventCountsBefore(day).catch((error: unknown) => {
+        this.deps.log.warn({ err: error }, 'forgetting old daily event counts failed');
+      });
+    }
+    const limitOf = (subject: string) => (subject.startsWith('user:') ? dailyLimits.perUser : dailyLimits.perIp);
+    const used = await sessions.dailyEventCounts([...new Set(costly.map((e) => e.session.quotaSubject))], day);
+    const totals = new Map<string, number>();
+    const refuse = (pending: Pending, limit: number) => refusals.set(pending, errors.rateLimited(secondsUntilNextUtcDay(now),
+      `Too many events today: at most ${limit} a day`));
+    for (const { pending, session } of costly) {
+      const subject = session.quotaSubject;
+      const taken = (used.get(subject) ?? 0) + (totals.get(subject) ?? 0);
+      if (taken + pending.events.length > limitOf(subject)) refuse(pending, limitOf(subject));
+      else {
+        totals.set(subject, (totals.get(subject) ?? 0) + pending.events.length);
+        charges.set(pending, { subject, events: pending.events.length });
+      }
+    }
+    const charged = await sessions.chargeDailyEvents([...totals].map(([subject, events]) => ({ subject, events })), day,
+      { user: dailyLimits.perUser, ip: dailyLimits.perIp });
+    for (const [pending, charge] of charges) {
+      if (!charged.has(charge.subject)) {
+        charges.delete(pending);
+        refuse(pending, limitOf(charge.subject));
+      }
+    }
+    return { day, charges };
   }
 
   /** Cached states, and one query for the rest. A cached pause is re-read: resuming elsewhere must take effect. */
@@ -180,4 +244,9 @@ function refusalFor(session: SessionForEvents | undefined): AppError | null {
 function toNewEvent(session: SessionForEvents, event: ValidatedEvent): NewPostureEvent {
   const label = event.label ?? (event.angle === null ? null : labelForAngle(event.angle, session.baselineAngle ?? 0));
   return { ...event, label, sessionId: session.id, userId: session.userId };
+}
+
+function secondsUntilNextUtcDay(now: Date): number {
+  const next = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + 1);
+  return Math.max(1, Math.ceil((next - now.getTime()) / 1000));
 }

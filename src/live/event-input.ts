@@ -11,17 +11,47 @@ const MILLISECONDS_FROM = 1e11;
 
 const checkEvent = Compile(PostureEventInput);
 
+/** Size ceilings of one request's events (defaults: src/config/config.ts `liveLimits`). */
+export interface EventInputLimits {
+  eventMaxBytes: number;
+  eventsPerRequest: number;
+  metadataMaxBytes: number;
+  metadataMaxDepth: number;
+}
+
+export const DEFAULT_EVENT_INPUT_LIMITS: EventInputLimits = {
+  eventMaxBytes: 16 * 1024, eventsPerRequest: 100, metadataMaxBytes: 2 * 1024, metadataMaxDepth: 4,
+};
+
 /**
  * Reads one event or a list of events. The whole batch is validated before anything is stored, so a bad event
  * anywhere refuses the batch. The privacy rule is not checked here: the live routes' `refuseRawMedia` hook has
  * already run on the same body. @throws AppError invalid_request with a message fit for a 400 `{detail}`.
  */
-export function parseEventBatch(body: unknown): ValidatedEvent[] {
-  if (Array.isArray(body)) return body.map((event, i) => parseEvent(event, `events[${i}]`));
-  return [parseEvent(body, 'event')];
+export function parseEventBatch(body: unknown, limits: EventInputLimits = DEFAULT_EVENT_INPUT_LIMITS): ValidatedEvent[] {
+  if (Array.isArray(body)) {
+    if (body.length > limits.eventsPerRequest) {
+      throw errors.payloadTooLarge(`Too many events in one request: at most ${limits.eventsPerRequest}`);
+    }
+    // Sizes first, for the whole list: a list refused for one oversized event costs no keypoint geometry.
+    body.forEach((event, i) => assertEventSize(event, `events[${i}]`, limits));
+    return body.map((event, i) => parseEvent(event, `events[${i}]`, limits));
+  }
+  assertEventSize(body, 'event', limits);
+  return [parseEvent(body, 'event', limits)];
 }
 
-function parseEvent(input: unknown, where: string): ValidatedEvent {
+/**
+ * Keypoints for 17-33 points and a few fields take a few KiB; anything far larger is not a posture sample and would
+ * be stored, and read back, whole. The body limit has already bounded the cost of serialising it again here.
+ */
+function assertEventSize(input: unknown, where: string, limits: EventInputLimits): void {
+  if (jsonBytes(input) > limits.eventMaxBytes) {
+    throw errors.payloadTooLarge(`Invalid ${where}: an event may take at most ${limits.eventMaxBytes} bytes as JSON`);
+  }
+}
+
+function parseEvent(input: unknown, where: string, limits: EventInputLimits): ValidatedEvent {
   if (input === null || typeof input !== 'object' || Array.isArray(input)) {
     throw errors.invalidRequest(`Invalid ${where}: expected an event object`);
   }
@@ -34,6 +64,7 @@ function parseEvent(input: unknown, where: string): ValidatedEvent {
   const label = event.label?.trim() ? event.label.trim() : null;
   const timestamp = parseTimestamp(event.timestamp, where);
   const metadata = event.metadata ?? {};
+  assertMetadataBounded(metadata, `${where}.metadata`, limits);
   try {
     if (event.keypoints !== undefined && event.keypoints !== null) {
       // The server computes angle, neck tilt and score from the keypoints; client values for them are ignored.
@@ -73,4 +104,31 @@ function parseTimestamp(value: number | string | null | undefined, where: string
     throw errors.invalidRequest(`Invalid ${where}.timestamp: expected Unix seconds or an ISO-8601 date-time`);
   }
   return date;
+}
+
+/** Metadata is free-form, so it is where an oversized or deeply nested event would hide; both are bounded. */
+function assertMetadataBounded(metadata: Record<string, unknown>, where: string, limits: EventInputLimits): void {
+  if (jsonBytes(metadata) > limits.metadataMaxBytes) {
+    throw errors.invalidRequest(`Invalid ${where}: at most ${limits.metadataMaxBytes} bytes as JSON`);
+  }
+  if (depthOf(metadata) > limits.metadataMaxDepth) {
+    throw errors.invalidRequest(`Invalid ${where}: nested at most ${limits.metadataMaxDepth} levels deep`);
+  }
+}
+
+function jsonBytes(value: unknown): number {
+  return Buffer.byteLength(JSON.stringify(value) ?? '', 'utf8');
+}
+
+/** Levels of objects and arrays: `{}` and `{"a": 1}` are 1, `{"a": [1]}` is 2. Iterative, as the privacy walk is. */
+export function depthOf(value: unknown): number {
+  let deepest = 0;
+  const stack: Array<{ value: unknown; depth: number }> = [{ value, depth: 1 }];
+  while (stack.length > 0) {
+    const { value: current, depth } = stack.pop()!;
+    if (current === null || typeof current !== 'object') continue;
+    deepest = Math.max(deepest, depth);
+    for (const inner of Object.values(current)) stack.push({ value: inner, depth: depth + 1 });
+  }
+  return deepest;
 }

@@ -7,7 +7,7 @@ import { liveErrors } from '../http/common.schemas.ts';
 import type { LiveSessionsService } from './live-sessions.service.ts';
 import { refuseRawMedia } from './raw-media.ts';
 import {
-  EndSessionBody, EventsQuery, EventsStored, LiveSessionBody, PostureEventBatch, PostureEventBody, SessionEnded,
+  EndSessionBody, EVENTS_PAGE_DEFAULT, EVENTS_PAGE_MAX, EventsQuery, EventsStored, LiveSessionBody, PostureEventBatch, PostureEventBody, SessionEnded,
   SessionIdParams, SessionsQuery, SessionStarted, SessionState, StartSessionBody, toLiveSessionBody,
   toPostureEventBody, toSessionSummaryBody,
 } from './live.schemas.ts';
@@ -17,6 +17,8 @@ export interface LiveSessionsRoutesDeps {
   guards: AuthGuards;
   /** Budget of anonymous session starts (per client IP). */
   startLimit: preHandlerAsyncHookHandler;
+  /** The event route's whole body; Fastify refuses a larger one (413) before reading it all or parsing it. */
+  eventBodyMaxBytes: number;
 }
 
 const tags = ['live: sessions'];
@@ -37,7 +39,7 @@ export async function liveSessionsRoutes(fastify: FastifyInstance, deps: LiveSes
       body: StartSessionBody, response: { 201: SessionStarted, ...liveErrors(400, 401, 429) },
     },
   }, async (request, reply) => {
-    const session = await sessions.start(request.auth?.user.id ?? null, request.body.device_id ?? null);
+    const session = await sessions.start(request.auth?.user.id ?? null, request.body.device_id ?? null, request.ip);
     return reply.status(201).send({ session_id: session.id });
   });
 
@@ -45,12 +47,14 @@ export async function liveSessionsRoutes(fastify: FastifyInstance, deps: LiveSes
     // parseEventBatch validates without coercion (`"12"` is not an angle) and names the bad event of a list; the
     // body schema below only documents the event.
     validatorCompiler: () => () => true,
+    bodyLimit: deps.eventBodyMaxBytes,
     schema: {
       tags, summary: 'Post one posture event or a list (stored all or none)',
       description: 'Keypoints only: a key named image/frame or a string over 5000 characters is refused. At most '
-        + '10 events per session in any second (a list counts each event).',
+        + '10 events per session in any second (a list counts each event). Size ceilings (413), metadata bounds '
+        + '(400) and the daily event ceiling (429): docs/live-api.md, "Limits".',
       params: SessionIdParams, body: PostureEventBatch,
-      response: { 201: EventsStored, ...liveErrors(400, 404, 409, 429) },
+      response: { 201: EventsStored, ...liveErrors(400, 404, 409, 413, 429) },
     },
   }, async (request, reply) => {
     const stored = await sessions.postEvents(request.params.id, request.body as unknown);
@@ -87,14 +91,20 @@ export async function liveSessionsRoutes(fastify: FastifyInstance, deps: LiveSes
     preHandler: guards.optionalUser,
     schema: {
       tags, summary: "A session's events, oldest first (owner's token; anonymous sessions: the id)",
+      description: `One page of at most \`limit\` events (default ${EVENTS_PAGE_DEFAULT}, at most ${EVENTS_PAGE_MAX}). `
+        + 'A full page carries `X-Next-After-Id`: pass it as `after_id` for the next page; no header, no more events.',
       params: SessionIdParams, querystring: EventsQuery,
-      response: { 200: Type.Array(PostureEventBody), ...liveErrors(401, 404) },
+      response: {
+        200: { ...Type.Array(PostureEventBody), headers: { 'X-Next-After-Id': { type: 'string' } } },
+        ...liveErrors(401, 404),
+      },
     },
-  }, async (request) => {
+  }, async (request, reply) => {
     const viewer = request.auth ? { userId: request.auth.user.id } : null;
-    const events = await sessions.listEvents(request.params.id, viewer, {
-      afterId: request.query.after_id ?? 0, limit: request.query.limit ?? 1_000,
-    });
+    const limit = request.query.limit ?? EVENTS_PAGE_DEFAULT;
+    const events = await sessions.listEvents(request.params.id, viewer, { afterId: request.query.after_id ?? 0, limit });
+    // A full page may have more after it; a short one is the end (one extra empty request at most, no count query).
+    if (events.length === limit) reply.header('X-Next-After-Id', String(events.at(-1)!.id));
     return events.map(toPostureEventBody);
   });
 

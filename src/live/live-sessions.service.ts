@@ -1,15 +1,20 @@
 import { randomUUID } from 'node:crypto';
 import { errors } from '../errors/app-error.ts';
-import { parseEventBatch } from './event-input.ts';
+import { DEFAULT_EVENT_INPUT_LIMITS, parseEventBatch, type EventInputLimits } from './event-input.ts';
 import type { PostureEventIngest } from './event-ingest.ts';
 import { isUuid, type LiveSession, type PostureEvent, type SessionSummary } from './live-session.ts';
-import type { LiveSessionsRepository } from './live-sessions.repository.ts';
-import { resolveTotals, summarize, totalsFromEvents, assertConsistentTotals, type GivenTotals } from './session-summary.ts';
+import type { LiveSessionsRepository, OpenSessionCeiling } from './live-sessions.repository.ts';
+import { resolveTotals, summarize, totalsFromAggregate, assertConsistentTotals, type GivenTotals } from './session-summary.ts';
 
 export interface LiveSessionsServiceDeps {
   sessions: LiveSessionsRepository;
   ingest: PostureEventIngest;
+  eventLimits?: EventInputLimits;
+  /** Open sessions per user, and per client IP for anonymous ones (default: 20 each, counted over 24 h). */
+  openSessions?: { perUser: OpenSessionCeiling; perIp: OpenSessionCeiling };
 }
+
+const DEFAULT_OPEN_SESSIONS = { perUser: { limit: 20, hours: 24 }, perIp: { limit: 20, hours: 24 } };
 
 /** Who asks to read a session: its owner's user id, or null for an anonymous caller. */
 export type Viewer = { userId: string } | null;
@@ -21,8 +26,16 @@ export type Viewer = { userId: string } | null;
 export class LiveSessionsService {
   constructor(private readonly deps: LiveSessionsServiceDeps) {}
 
-  start(userId: string | null, deviceId: string | null): Promise<LiveSession> {
-    return this.deps.sessions.insertSession({ id: randomUUID(), userId, deviceId });
+  /** @throws AppError rate_limited when the user (or the anonymous client's IP) holds too many open sessions */
+  async start(userId: string | null, deviceId: string | null, clientIp: string): Promise<LiveSession> {
+    const ceilings = this.deps.openSessions ?? DEFAULT_OPEN_SESSIONS;
+    const ceiling = userId === null ? ceilings.perIp : ceilings.perUser;
+    const outcome = await this.deps.sessions.startSessionWithinCeiling({ id: randomUUID(), userId, deviceId, clientIp }, ceiling);
+    if (outcome.kind === 'refused') {
+      throw errors.rateLimited(outcome.retryAfterSeconds,
+        `Too many open sessions: at most ${ceiling.limit}; end one before starting another`);
+    }
+    return outcome.session;
   }
 
   /**
@@ -31,7 +44,7 @@ export class LiveSessionsService {
    */
   async postEvents(sessionId: string, body: unknown): Promise<number> {
     if (!isUuid(sessionId)) throw errors.notFound('Session');
-    const events = parseEventBatch(body);
+    const events = parseEventBatch(body, this.deps.eventLimits ?? DEFAULT_EVENT_INPUT_LIMITS);
     return this.deps.ingest.store(sessionId, events);
   }
 
@@ -48,11 +61,11 @@ export class LiveSessionsService {
   async end(sessionId: string, given: GivenTotals): Promise<{ session: LiveSession; summary: SessionSummary }> {
     if (!isUuid(sessionId)) throw errors.notFound('Session');
     assertConsistentTotals(given);
-    const outcome = await this.deps.sessions.endSession(sessionId, (samples) => resolveTotals(given, totalsFromEvents(samples)));
+    const outcome = await this.deps.sessions.endSession(sessionId, (aggregate) => resolveTotals(given, totalsFromAggregate(aggregate)));
     this.deps.ingest.cache.forget(sessionId);
     if (outcome.kind === 'not_found') throw errors.notFound('Session');
-    const totals = outcome.session.totals ?? totalsFromEvents(outcome.samples);
-    return { session: outcome.session, summary: summarize(totals, outcome.samples) };
+    const totals = outcome.session.totals ?? totalsFromAggregate(outcome.aggregate);
+    return { session: outcome.session, summary: summarize(totals, outcome.aggregate) };
   }
 
   async listEvents(sessionId: string, viewer: Viewer, page: { afterId: number; limit: number }): Promise<PostureEvent[]> {

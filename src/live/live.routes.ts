@@ -1,7 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import type { AuthService } from '../auth/auth.service.ts';
 import { anonymousPerIpLimit } from '../http/anonymous-limit.ts';
+import type { LiveLimitsConfig } from '../config/config.ts';
 import type { AuthGuards } from '../http/authenticate.ts';
+import type { SocketGuard } from '../http/guarded-socket.ts';
 import type { DatabaseHandle } from '../infra/db/database.ts';
 import type { PubSub } from '../infra/pubsub/pubsub.ts';
 import type { RateLimiter } from '../infra/rate-limit/rate-limiter.ts';
@@ -24,9 +26,11 @@ export interface LiveApiDeps {
   pubsub: PubSub;
   auth: AuthService;
   guards: AuthGuards;
+  sockets: SocketGuard;
   rateLimit?: EventRateLimit;
   /** Anonymous session starts and device metrics per client IP per minute (each route its own budget). */
   anonymousWritesPerMinute: number;
+  limits: LiveLimitsConfig;
   heartbeatMs?: number;
 }
 
@@ -40,17 +44,29 @@ export async function liveApi(app: FastifyInstance, deps: LiveApiDeps): Promise<
   const feed = new PostureFeed(deps.pubsub);
   const ingest = new PostureEventIngest({
     sessions: repository, limiter: deps.rateLimiter, feed, rateLimit: deps.rateLimit ?? LIVE_EVENT_RATE_LIMIT,
+    dailyLimits: { perUser: deps.limits.eventsPerDayPerUser, perIp: deps.limits.eventsPerDayPerIp },
     // PGlite has one connection: a second writer would only queue behind the first.
     concurrency: engine === 'pglite' ? 1 : 4,
     log: app.log,
   });
-  const sessions = new LiveSessionsService({ sessions: repository, ingest });
+  const { limits } = deps;
+  const sessions = new LiveSessionsService({
+    sessions: repository, ingest, eventLimits: limits,
+    openSessions: {
+      perUser: { limit: limits.openSessionsPerUser, hours: limits.openSessionHours },
+      perIp: { limit: limits.openSessionsPerIp, hours: limits.openSessionHours },
+    },
+  });
   const devices = new LiveDevicesService({
     devices: createLiveDevicesRepository(db), onCalibrated: (userId) => ingest.cache.forgetUser(userId),
   });
 
   const anonymousLimit = (route: string) => anonymousPerIpLimit(deps.rateLimiter, route, deps.anonymousWritesPerMinute);
-  await app.register(liveSessionsRoutes, { sessions, guards: deps.guards, startLimit: anonymousLimit('sessions-start') });
+  await app.register(liveSessionsRoutes, {
+    sessions, guards: deps.guards, startLimit: anonymousLimit('sessions-start'), eventBodyMaxBytes: limits.eventBodyMaxBytes,
+  });
   await app.register(calibrationRoutes, { devices, guards: deps.guards, metricsLimit: anonymousLimit('device-metrics') });
-  await app.register(postureSocketRoutes, { auth: deps.auth, sessions, feed, heartbeatMs: deps.heartbeatMs });
+  await app.register(postureSocketRoutes, {
+    auth: deps.auth, sessions, feed, sockets: deps.sockets, heartbeatMs: deps.heartbeatMs,
+  });
 }

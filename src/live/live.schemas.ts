@@ -87,9 +87,16 @@ export const PostureEventBody = Type.Object({
 });
 export type PostureEventBody = Static<typeof PostureEventBody>;
 
+/**
+ * Pages of events are bounded in bytes: a stored event is at most about 4 KiB (metadata ≤ 2 KiB, keypoints reduced
+ * to COCO-17), so a page of 1,000 is at most a few MB to build and send.
+ */
+export const EVENTS_PAGE_DEFAULT = 500;
+export const EVENTS_PAGE_MAX = 1_000;
+
 export const EventsQuery = Type.Object({
-  after_id: Type.Optional(Type.Integer({ minimum: 0, description: 'Only events with a larger id (paging)' })),
-  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000, default: 1_000 })),
+  after_id: Type.Optional(Type.Integer({ minimum: 0, description: 'Only events with a larger id (paging: the previous page\'s X-Next-After-Id)' })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: EVENTS_PAGE_MAX, default: EVENTS_PAGE_DEFAULT })),
 });
 
 export const LiveSessionBody = Type.Object({

@@ -1,6 +1,15 @@
+import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, newUser } from '../../test/helpers/factories.ts';
-import { createTestApp, type TestApp } from '../../test/helpers/test-app.ts';
+import {
+  createTestApp, openTestDatabase, openTestPubSub, openTestRateLimiter, openTestStudioAdapters, testConfig, TEST_JWT_SECRET,
+  type TestApp,
+} from '../../test/helpers/test-app.ts';
+import { buildApp } from '../app.ts';
+import { createRevocationsRepository } from '../auth/revocations.repository.ts';
+import { TokenService } from '../auth/token.service.ts';
+import { SOCKET_CLOSE } from '../http/guarded-socket.ts';
+import { migrate } from '../infra/db/migrator.ts';
 import { isType, postEvents, SocketProbe, startSession } from './live.test-helper.ts';
 
 let t: TestApp;
@@ -105,6 +114,75 @@ describe('WebSocket /ws/posture/', () => {
     const response = await t.app.inject({ url: '/ws/posture/' });
     expect(response.statusCode).toBe(400);
     expect(response.json().detail).toMatch(/WebSocket/);
+  });
+});
+
+/** Rejects if `promise` has not settled within `ms`: a bounded wait for the server to act. */
+function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no ${what} within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
+
+describe('the end of a token ends its sockets', () => {
+  it('logout closes the sockets opened with that token (4006), directly or through a ws token, and no other', async () => {
+    const [user, bystander] = [await newUser(t.app), await newUser(t.app)];
+    const wsToken = (await t.app.inject({ url: '/auth/ws-token', headers: bearer(user.token) })).json().ws_token as string;
+    const [direct, viaWsToken, other] = [connect(user.token), connect(wsToken), connect(bystander.token)];
+    await Promise.all([direct, viaWsToken, other].map((p) => p.next(isType('history'))));
+
+    expect((await t.app.inject({ method: 'POST', url: '/auth/logout', headers: bearer(user.token) })).statusCode).toBe(200);
+    expect(await within(direct.closed, 5_000, 'close')).toEqual({ code: SOCKET_CLOSE.loggedOut, reason: 'Logged out' });
+    expect(await within(viaWsToken.closed, 5_000, 'close')).toEqual({ code: SOCKET_CLOSE.loggedOut, reason: 'Logged out' });
+    other.socket.send('still here');
+    await other.next((m) => m.ack === true);
+  });
+
+  it("closes a socket at its token's expiry (4005)", async () => {
+    const user = await newUser(t.app);
+    const tokens = new TokenService({
+      secret: TEST_JWT_SECRET, revocations: createRevocationsRepository(t.database.db), wsTokenTtlSeconds: 300,
+    });
+    const shortLived = await tokens.issueAccessToken(user.id, 3);
+    const probe = connect(shortLived.token);
+    await probe.next(isType('history'));
+    const closed = await within(probe.closed, 10_000, 'close at expiry');
+    expect(closed).toEqual({ code: SOCKET_CLOSE.tokenExpired, reason: 'Token expired' });
+    // Not before its time: JWT expiry has a resolution of one second.
+    expect(Date.now()).toBeGreaterThanOrEqual(shortLived.expiresAt.getTime() - 1_000);
+  });
+
+  it('a logout in one process closes the sockets opened in another', async () => {
+    const db = await openTestDatabase();
+    await migrate(db.database);
+    const pubsub = openTestPubSub();
+    const rateLimiter = openTestRateLimiter();
+    const config = testConfig({ database: db.config });
+    const apps: FastifyInstance[] = [];
+    const adapters: Array<{ close(): Promise<void> }> = [];
+    try {
+      for (let i = 0; i < 2; i++) {
+        const studio = await openTestStudioAdapters(db.database, config);
+        adapters.push(studio);
+        apps.push(await buildApp({ config, jwtSecret: TEST_JWT_SECRET, database: db.database, rateLimiter, pubsub, ...studio }));
+      }
+      const [a, b] = apps as [FastifyInstance, FastifyInstance];
+      const urlOfB = await b.listen({ host: '127.0.0.1', port: 0 });
+      const user = await newUser(a);
+      const probe = SocketProbe.connect(urlOfB, user.token);
+      probes.push(probe);
+      await probe.next(isType('history'));
+      expect((await a.inject({ method: 'POST', url: '/auth/logout', headers: bearer(user.token) })).statusCode).toBe(200);
+      expect((await within(probe.closed, 5_000, 'close')).code).toBe(SOCKET_CLOSE.loggedOut);
+    } finally {
+      for (const app of apps) await app.close();
+      for (const studio of adapters) await studio.close();
+      await pubsub.close();
+      await rateLimiter.close();
+      await db.drop();
+    }
   });
 });
 

@@ -2,8 +2,10 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import type { WebSocket } from 'ws';
 import type { AuthService } from '../auth/auth.service.ts';
+import type { VerifiedToken } from '../auth/token.service.ts';
 import { errors, isAppError } from '../errors/app-error.ts';
 import { liveErrors } from '../http/common.schemas.ts';
+import { SOCKET_CLOSE, socketSessionOf, type GuardedSocket, type SocketGuard, type SocketSession } from '../http/guarded-socket.ts';
 import type { Unsubscribe } from '../infra/pubsub/pubsub.ts';
 import type { User } from '../users/user.ts';
 import type { LiveSessionsService } from './live-sessions.service.ts';
@@ -14,17 +16,18 @@ export interface PostureSocketRoutesDeps {
   auth: AuthService;
   sessions: LiveSessionsService;
   feed: PostureFeed;
+  sockets: SocketGuard;
   heartbeatMs?: number;
 }
 
-export const CLOSE_NO_TOKEN = 4001;
-export const CLOSE_BAD_TOKEN = 4003;
-const CLOSE_GOING_AWAY = 1001;
-const CLOSE_INTERNAL = 1011;
-const CLOSE_TOO_SLOW = 1008;
 const HISTORY_SIZE = 5;
-/** A client that lets this much pile up unread is dropped rather than buffered without bound. */
-const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
+
+interface FeedState {
+  ready: boolean;
+  pendingAcks: number;
+  unsubscribe: Unsubscribe | null;
+  closed: boolean;
+}
 
 /**
  * WebSocket `/ws/posture/?token=`: the user's last events, then each new event of that user's sessions only,
@@ -32,7 +35,7 @@ const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
  */
 export async function postureSocketRoutes(fastify: FastifyInstance, deps: PostureSocketRoutesDeps): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
-  const { auth, sessions, feed, heartbeatMs = 30_000 } = deps;
+  const { auth, sessions, feed, sockets, heartbeatMs = 30_000 } = deps;
   const alive = new Map<WebSocket, boolean>();
 
   // Heartbeat: a socket that did not answer the previous ping is dead (a vanished network, a sleeping laptop).
@@ -51,7 +54,7 @@ export async function postureSocketRoutes(fastify: FastifyInstance, deps: Postur
   // Closes our sockets with "going away" before the server stops, so clients know to reconnect elsewhere.
   app.addHook('preClose', async () => {
     clearInterval(heartbeat);
-    for (const socket of alive.keys()) socket.close(CLOSE_GOING_AWAY, 'Server shutting down');
+    for (const socket of alive.keys()) socket.close(SOCKET_CLOSE.goingAway, 'Server shutting down');
   });
 
   app.route({
@@ -60,8 +63,9 @@ export async function postureSocketRoutes(fastify: FastifyInstance, deps: Postur
     schema: {
       tags: ['live: sessions'],
       summary: 'WebSocket feed of the current user\'s posture events',
-      description: 'Connect with `?token=<access token or ws token>`. Close 4001: no token; 4003: bad token. '
-        + 'Server messages: `{type:"history", events}` (last 5) on open, then `{type:"posture", event}` per new event '
+      description: 'Connect with `?token=<access token or ws token>`. Close 4001: no token; 4003: bad token; '
+        + '4005: token expired; 4006: logged out; 4008: client not reading; 4009: too many open sockets for this user; '
+        + '4029: too many messages (see docs/live-api.md). Server messages: `{type:"history", events}` (last 5) on open, then `{type:"posture", event}` per new event '
         + 'of your sessions. Any client message is answered `{ack:true}`. A plain GET answers 400.',
       querystring: PostureSocketQuery,
       response: liveErrors(400),
@@ -71,45 +75,35 @@ export async function postureSocketRoutes(fastify: FastifyInstance, deps: Postur
     },
     wsHandler: (socket, request) => {
       const token = (request.query as { token?: string }).token;
-      const state = { ready: false, pendingAcks: 0, unsubscribe: null as Unsubscribe | null, closed: false };
-      alive.set(socket, true);
-      socket.on('pong', () => alive.set(socket, true));
-      socket.on('message', () => {
-        if (state.ready) socket.send(SOCKET_ACK);
+      const state: FeedState = { ready: false, pendingAcks: 0, unsubscribe: null, closed: false };
+      const guarded = sockets.guard(socket, () => {
+        if (state.ready) guarded.send(SOCKET_ACK);
         else state.pendingAcks += 1;
       });
+      alive.set(socket, true);
+      socket.on('pong', () => alive.set(socket, true));
       socket.on('close', () => {
         state.closed = true;
         alive.delete(socket);
         state.unsubscribe?.().catch(() => {});
       });
       if (!token) {
-        socket.close(CLOSE_NO_TOKEN, 'Authentication token required');
+        guarded.close(SOCKET_CLOSE.noToken, 'Authentication token required');
         return;
       }
-      openFeed(socket, token, state).catch((error: unknown) => {
+      openFeed(guarded, token, state).catch((error: unknown) => {
         if (!isAppError(error) || error.code === 'internal') request.log.error({ err: error }, 'posture socket failed');
-        if (socket.readyState === socket.OPEN) {
-          const badToken = isAppError(error) && (error.code === 'invalid_token' || error.code === 'unauthenticated');
-          socket.close(badToken ? CLOSE_BAD_TOKEN : CLOSE_INTERNAL, badToken ? 'Invalid token' : 'Internal error');
-        }
+        const badToken = isAppError(error) && (error.code === 'invalid_token' || error.code === 'unauthenticated');
+        guarded.close(badToken ? SOCKET_CLOSE.badToken : SOCKET_CLOSE.internal, badToken ? 'Invalid token' : 'Internal error');
       });
     },
   });
 
-  async function openFeed(
-    socket: WebSocket,
-    token: string,
-    state: { ready: boolean; pendingAcks: number; unsubscribe: Unsubscribe | null; closed: boolean },
-  ): Promise<void> {
-    const user = await authenticateSocket(auth, token);
+  async function openFeed(guarded: GuardedSocket, token: string, state: FeedState): Promise<void> {
+    const session = await authenticateSocket(auth, token);
+    if (!sockets.admit(guarded, session)) return;
     const send = (message: PostureSocketMessage | string) => {
-      if (socket.readyState !== socket.OPEN) return;
-      if (socket.bufferedAmount > MAX_BUFFERED_BYTES) {
-        socket.close(CLOSE_TOO_SLOW, 'Client too slow');
-        return;
-      }
-      socket.send(typeof message === 'string' ? message : JSON.stringify(message));
+      guarded.send(typeof message === 'string' ? message : JSON.stringify(message));
     };
     // Subscribe before reading the history, holding live events back until it is sent: an event stored in
     // between is then in the history, in the held-back list, or both (and sent once).
@@ -122,13 +116,13 @@ export async function postureSocketRoutes(fastify: FastifyInstance, deps: Postur
       }
       for (const event of events) send({ type: 'posture', event });
     };
-    const unsubscribe = await feed.subscribe(user.id, deliver);
+    const unsubscribe = await feed.subscribe(session.userId, deliver);
     if (state.closed) {
       await unsubscribe();
       return;
     }
     state.unsubscribe = unsubscribe;
-    const history = (await sessions.recentUserEvents(user.id, HISTORY_SIZE)).map(toPostureEventBody);
+    const history = (await sessions.recentUserEvents(session.userId, HISTORY_SIZE)).map(toPostureEventBody);
     send({ type: 'history', events: history });
     lastSentId = history.at(-1)?.id ?? 0;
     const pending = heldBack;
@@ -140,11 +134,14 @@ export async function postureSocketRoutes(fastify: FastifyInstance, deps: Postur
 }
 
 /** Accepts an access token, or else a single-use ws token (burnt here). */
-async function authenticateSocket(auth: AuthService, token: string): Promise<User> {
+async function authenticateSocket(auth: AuthService, token: string): Promise<SocketSession> {
+  let verified: { user: User; token: VerifiedToken };
   try {
-    return (await auth.authenticate(token)).user;
+    verified = await auth.authenticate(token);
+    return socketSessionOf(verified.token, 'access');
   } catch (error) {
     if (!isAppError(error) || error.code !== 'invalid_token') throw error;
   }
-  return auth.authenticateWsToken(token);
+  verified = await auth.authenticateWsSession(token);
+  return socketSessionOf(verified.token, 'ws');
 }

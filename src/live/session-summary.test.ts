@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AppError } from '../errors/app-error.ts';
-import { assertConsistentTotals, MAX_EVENT_GAP_SECONDS, resolveTotals, summarize, totalsFromEvents, type EventSample } from './session-summary.ts';
+import { aggregateSamples, assertConsistentTotals, MAX_EVENT_GAP_SECONDS, resolveTotals, summarize, totalsFromEvents, type EventSample } from './session-summary.ts';
 
 const at = (seconds: number, label: string | null, angle: number | null = 0): EventSample =>
   ({ label, angle, timestamp: new Date(1_700_000_000_000 + seconds * 1000) });
@@ -56,8 +56,8 @@ describe('resolveTotals', () => {
 describe('summarize', () => {
   it('counts events and averages the known angles', () => {
     const totals = { totalSeconds: 1, goodSeconds: 1, mildSeconds: 0, badSeconds: 0 };
-    expect(summarize(totals, [at(0, 'Good', 10), at(1, null, null), at(2, 'Bad', 21)]))
+    expect(summarize(totals, aggregateSamples([at(0, 'Good', 10), at(1, null, null), at(2, 'Bad', 21)])))
       .toEqual({ ...totals, eventCount: 3, averageAngle: 15.5 });
-    expect(summarize(totals, []).averageAngle).toBeNull();
+    expect(summarize(totals, aggregateSamples([])).averageAngle).toBeNull();
   });
 });

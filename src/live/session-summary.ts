@@ -10,6 +10,22 @@ export interface EventSample {
   timestamp: Date;
 }
 
+/**
+ * What the summary needs from a session's events, computed by the database (live-sessions.repository.ts) or, for
+ * tests and small lists, by `aggregateSamples`: never the events themselves.
+ */
+export interface EventAggregate {
+  eventCount: number;
+  /** Mean over events with an angle, unrounded; null when none has one. */
+  averageAngle: number | null;
+  /** Sum of each event's capped gap to the next one, in all and per label; the last event is not in these. */
+  gapSeconds: SessionTotals;
+  /** Median of those gaps (0 with fewer than two events): the time the last event stands for. */
+  medianGap: number;
+  /** The last event's label, lower case. */
+  lastLabel: string | null;
+}
+
 export type GivenTotals = Partial<Record<keyof SessionTotals, number | null>>;
 
 const PARTS = ['goodSeconds', 'mildSeconds', 'badSeconds'] as const;
@@ -20,18 +36,38 @@ const PARTS = ['goodSeconds', 'mildSeconds', 'badSeconds'] as const;
  * (e.g. too uncertain to label) count toward the total only.
  */
 export function totalsFromEvents(samples: readonly EventSample[]): SessionTotals {
+  return totalsFromAggregate(aggregateSamples(samples));
+}
+
+export function totalsFromAggregate(aggregate: EventAggregate): SessionTotals {
+  const exact = { ...aggregate.gapSeconds };
+  if (aggregate.eventCount > 0) {
+    exact.totalSeconds += aggregate.medianGap;
+    const part = partOf(aggregate.lastLabel);
+    if (part) exact[part] += aggregate.medianGap;
+  }
+  return roundTotals(exact);
+}
+
+/** The aggregate of samples in memory; the reference the repository's SQL must agree with. */
+export function aggregateSamples(samples: readonly EventSample[]): EventAggregate {
   const sorted = [...samples].sort((a, b) => a.timestamp.getTime() - b.timestamp.getTime());
   const gaps = sorted.slice(1).map((s, i) =>
     Math.min((s.timestamp.getTime() - sorted[i]!.timestamp.getTime()) / 1000, MAX_EVENT_GAP_SECONDS));
-  const lastGap = median(gaps);
-  const exact = { totalSeconds: 0, goodSeconds: 0, mildSeconds: 0, badSeconds: 0 };
-  sorted.forEach((sample, i) => {
-    const seconds = gaps[i] ?? lastGap;
-    exact.totalSeconds += seconds;
-    const part = partOf(sample.label);
-    if (part) exact[part] += seconds;
+  const gapSeconds = { totalSeconds: 0, goodSeconds: 0, mildSeconds: 0, badSeconds: 0 };
+  gaps.forEach((seconds, i) => {
+    gapSeconds.totalSeconds += seconds;
+    const part = partOf(sorted[i]!.label);
+    if (part) gapSeconds[part] += seconds;
   });
-  return roundTotals(exact);
+  const angles = samples.map((s) => s.angle).filter((a): a is number => a !== null);
+  return {
+    eventCount: samples.length,
+    averageAngle: angles.length > 0 ? angles.reduce((sum, a) => sum + a, 0) / angles.length : null,
+    gapSeconds,
+    medianGap: median(gaps),
+    lastLabel: sorted.at(-1)?.label?.toLowerCase() ?? null,
+  };
 }
 
 /** The client's totals must be ≥ 0 (schema) and its parts may not add up to more than its total. */
@@ -66,12 +102,11 @@ export function resolveTotals(given: GivenTotals, computed: SessionTotals): Sess
   return roundTotals(out);
 }
 
-export function summarize(totals: SessionTotals, samples: readonly EventSample[]): SessionSummary {
-  const angles = samples.map((s) => s.angle).filter((a): a is number => a !== null);
+export function summarize(totals: SessionTotals, aggregate: EventAggregate): SessionSummary {
   return {
     ...totals,
-    eventCount: samples.length,
-    averageAngle: angles.length > 0 ? round2(angles.reduce((s, a) => s + a, 0) / angles.length) : null,
+    eventCount: aggregate.eventCount,
+    averageAngle: aggregate.averageAngle === null ? null : round2(aggregate.averageAngle),
   };
 }
 

@@ -104,8 +104,9 @@ describe('POST /api/video/upload/presign', () => {
       session_id: id, model: 'cx', profile: 'stance', expires_in: t.config.uploads.signedUrlTtlSeconds,
       finalize_url: '/api/video/upload/finalize',
       uploads: {
-        front: { method: 'PUT', key: `videos/${user.id}/${id}/cx_front.jpg`, headers: { 'Content-Type': 'image/jpeg' } },
-        back: { method: 'PUT', key: `videos/${user.id}/${id}/cx_back.mov`, headers: { 'Content-Type': 'video/quicktime' } },
+        // A key of its own per presign: finalize moves the checked file to `cx_front.jpg`, where no URL can write.
+        front: { method: 'PUT', key: expect.stringMatching(new RegExp(`^videos/${user.id}/${id}/upload-[0-9a-f]{24}_front\\.jpg$`)), headers: { 'Content-Type': 'image/jpeg' } },
+        back: { method: 'PUT', key: expect.stringMatching(new RegExp(`^videos/${user.id}/${id}/upload-[0-9a-f]{24}_back\\.mov$`)), headers: { 'Content-Type': 'video/quicktime' } },
       },
     });
     expect((await analysisOf(body.analysis_id)).json()).toMatchObject({ status: 'pending', session_id: id });
@@ -319,6 +320,76 @@ describe('POST /api/minio/webhook', () => {
   });
 });
 
+describe('a signed PUT URL is single use and dies at finalize or delete', () => {
+  const html = Buffer.from('<!doctype html><script>alert(document.domain)</script>');
+  const putAgain = (upload: { url: string; headers: Record<string, string> }, content: Buffer) =>
+    t.app.inject({ method: 'PUT', url: pathOf(upload.url), headers: upload.headers, payload: content });
+
+  it('refuses a PUT after finalize and leaves the checked object unchanged', async () => {
+    const { id, body } = await uploadedSession();
+    expect((await finalize(id)).statusCode).toBe(201);
+    const late = await putAgain(body.uploads.front, html);
+    expect([403, 409]).toContain(late.statusCode);
+    expect(await t.store.getBuffer(`videos/${user.id}/${id}/cx_front.jpg`)).toEqual(jpg);
+    expect(await keysOf(id)).toEqual([`videos/${user.id}/${id}/cx_front.jpg`, `videos/${user.id}/${id}/cx_left.mp4`]);
+  });
+
+  it('refuses a PUT after the session is deleted and stores nothing', async () => {
+    const id = session();
+    const { uploads } = (await presign(id)).json();
+    const deleted = await t.app.inject({ method: 'POST', url: '/api/video/delete', headers: bearer(user.token), payload: { session_id: id } });
+    expect(deleted.statusCode).toBe(200);
+    const late = await putAgain(uploads.front, jpg);
+    expect([403, 409]).toContain(late.statusCode);
+    expect(await keysOf(id)).toEqual([]);
+  });
+
+  it('refuses a second PUT to the same URL, before finalize too', async () => {
+    const { id, body } = await uploadedSession({ left: null });
+    const again = await putAgain(body.uploads.front, html);
+    expect(again.statusCode).toBe(409);
+    expect(again.json()).toMatchObject({ error: expect.stringMatching(/already used/) });
+    expect(await t.store.getBuffer(body.uploads.front.key)).toEqual(jpg);
+    // A URL that was never used is still good.
+    expect((await putAgain(body.uploads.left, mp4)).statusCode).toBe(200);
+    expect((await finalize(id)).statusCode).toBe(201);
+  });
+
+  it('withdraws the permit of a PUT still on the wire when its session is deleted meanwhile', async () => {
+    const id = session();
+    const { uploads } = (await presign(id)).json();
+    const service = new DirectUploadService({
+      uploads: new MediaUploadService({
+        analyses: createAnalysesRepository(t.database.db), store: t.store, queue: t.queue, models: () => ['cx'], profiles: listProfiles, maxFileBytes: MAX_FILE_BYTES,
+      }),
+      analyses: createAnalysesRepository(t.database.db), store: t.store, queue: t.queue, maxFileBytes: MAX_FILE_BYTES, signedUrlTtlSeconds: 60,
+    });
+    const permit = await service.authorize(uploads.front.key);
+    await expect(service.authorize(uploads.front.key)).rejects.toMatchObject({ code: 'conflict' }); // in flight here
+    expect(await permit.confirm()).toBe(true);
+    await t.app.inject({ method: 'POST', url: '/api/video/delete', headers: bearer(user.token), payload: { session_id: id } });
+    expect(await permit.confirm()).toBe(false); // the route then deletes what the body stored
+    permit.release();
+    await expect(service.authorize(uploads.front.key)).rejects.toMatchObject({ code: 'forbidden' });
+  });
+
+  it('takes the upload away from its URL before checking it, so a late PUT cannot swap the checked bytes', async () => {
+    const { id, analysisId, body } = await uploadedSession();
+    const service = new DirectUploadService({
+      uploads: new MediaUploadService({
+        analyses: createAnalysesRepository(t.database.db), store: t.store, queue: t.queue, models: () => ['cx'], profiles: listProfiles, maxFileBytes: MAX_FILE_BYTES,
+      }),
+      analyses: createAnalysesRepository(t.database.db), store: t.store, queue: t.queue, maxFileBytes: MAX_FILE_BYTES, signedUrlTtlSeconds: 60,
+    });
+    // What an S3 presigned URL (which no gate guards) could still do after finalize: write its own key.
+    await service.finalizeSession(user.id, id);
+    await t.store.putBuffer(body.uploads.front.key, html, { contentType: 'image/jpeg' });
+    expect(await t.store.getBuffer(`videos/${user.id}/${id}/cx_front.jpg`)).toEqual(jpg);
+    const files = (await analysisOf(analysisId)).json();
+    expect(JSON.stringify(files)).not.toContain('upload-');
+  });
+});
+
 describe('the exactly-once guard across processes', () => {
   it('lets only one of two services (as two API processes would) queue the analysis', async () => {
     const analyses = createAnalysesRepository(t.database.db);
@@ -335,6 +406,37 @@ describe('the exactly-once guard across processes', () => {
     expect(lost.reason).toMatchObject({ code: 'conflict', message: 'Analysis already queued' });
     expect(await jobsFor(analysisId)).toBe(1);
     expect(await keysOf(id)).toHaveLength(2); // the loser deleted nothing
+  });
+});
+
+describe('webhook authentication', () => {
+  it('refuses, per client IP, every call once too many carried a wrong secret, the right one included', async () => {
+    const from = (ip: string, headers: Record<string, string>) =>
+      t.app.inject({ method: 'POST', url: '/api/minio/webhook', headers, payload: {}, remoteAddress: ip });
+    const limit = t.config.uploads.webhookFailedAuthPerIp;
+    for (let i = 0; i < limit; i += 1) expect((await from('10.77.0.1', { authorization: `Bearer guess-${i}` })).statusCode).toBe(401);
+    expect((await from('10.77.0.1', { authorization: 'Bearer one-more-guess' })).statusCode).toBe(429);
+    const right = await from('10.77.0.1', { authorization: `Bearer ${SECRET}` });
+    expect(right.statusCode).toBe(429);
+    expect(right.headers['retry-after']).toBeDefined();
+    // Another IP, and successes in general, are not charged.
+    for (let i = 0; i < limit + 2; i += 1) expect((await from('10.77.0.2', { authorization: `Bearer ${SECRET}` })).statusCode).toBe(200);
+  });
+
+  it('refuses to start in production with a webhook secret shorter than 16 characters', async () => {
+    const { loadConfig } = await import('../config/config.ts');
+    const problems = (env: Record<string, string>) => {
+      try {
+        loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'j'.repeat(48), ...env });
+        return [];
+      } catch (error) {
+        return [...(error as { problems: string[] }).problems];
+      }
+    };
+    expect(problems({ MINIO_WEBHOOK_SECRET: 'x' }).join('\n')).toMatch(/MINIO_WEBHOOK_SECRET is too weak/);
+    expect(problems({ MINIO_WEBHOOK_SECRET: '0123456789abcde' }).join('\n')).toMatch(/MINIO_WEBHOOK_SECRET is too weak/);
+    expect(problems({ MINIO_WEBHOOK_SECRET: '0123456789abcdef' }).join('\n')).not.toMatch(/MINIO_WEBHOOK_SECRET/);
+    expect(problems({}).join('\n')).not.toMatch(/MINIO_WEBHOOK_SECRET/);
   });
 });
 

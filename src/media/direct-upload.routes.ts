@@ -5,6 +5,7 @@ import { errors } from '../errors/app-error.ts';
 import type { AuthGuards } from '../http/authenticate.ts';
 import { studioErrors } from '../http/common.schemas.ts';
 import type { ObjectStore } from '../infra/object-store/object-store.ts';
+import type { RateLimiter, RateLimitOptions } from '../infra/rate-limit/rate-limiter.ts';
 import type { DirectUploadService, FinalizeResult } from './direct-upload.service.ts';
 import { hasWebhookSecret, parseBucketNotification } from './minio-webhook.ts';
 import { UploadedFile, UploadResponse } from './media.routes.ts';
@@ -18,6 +19,10 @@ export interface DirectUploadRoutesDeps {
   webhookSecret: string | null;
   /** The S3 bucket this service stores in (records of other buckets are skipped); null for the disk store. */
   bucket: string | null;
+  /** Counts failed webhook authentications per client IP; buildApp always passes one (absent: not limited). */
+  limiter: RateLimiter | undefined;
+  /** Failed webhook authentications per client IP (`uploads.webhookFailedAuthPerIp` per the auth attempt window). */
+  webhookFailures: RateLimitOptions;
 }
 
 const tags = ['studio: media'];
@@ -59,7 +64,7 @@ const WebhookResponse = Type.Object({
 /** Direct upload of big files (SPEC section 2): presigned PUTs, then finalize by the client or by the bucket. */
 export async function directUploadRoutes(fastify: FastifyInstance, deps: DirectUploadRoutesDeps): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
-  const { directUploads, guards } = deps;
+  const { directUploads, guards, limiter } = deps;
 
   app.post('/api/video/upload/presign', {
     preHandler: guards.requireUser,
@@ -100,15 +105,24 @@ export async function directUploadRoutes(fastify: FastifyInstance, deps: DirectU
   });
 
   app.post('/api/minio/webhook', {
-    // Before the body is even parsed: without the shared secret nothing about the request matters.
+    // Before the body is even parsed: without the shared secret nothing about the request matters. Only failures
+    // are charged, so a busy bucket never runs out; an IP past its failures is refused before any comparison.
     onRequest: async (request) => {
-      if (!hasWebhookSecret(request.headers, deps.webhookSecret)) throw errors.unauthenticated('Missing or invalid webhook secret');
+      const budget = `webhook:failed-auth:ip:${request.ip}`;
+      const decision = await limiter?.peek(budget, deps.webhookFailures);
+      if (decision && !decision.allowed) {
+        throw errors.rateLimited(Math.max(1, Math.ceil(decision.retryAfterMs / 1000)), 'Too many failed webhook authentications, try again later');
+      }
+      if (!hasWebhookSecret(request.headers, deps.webhookSecret)) {
+        await limiter?.consume(budget, deps.webhookFailures);
+        throw errors.unauthenticated('Missing or invalid webhook secret');
+      }
     },
     schema: {
       tags, summary: 'S3/MinIO bucket notification: finalizes direct uploads whose every view has arrived',
       description: 'Needs the shared secret (MINIO_WEBHOOK_SECRET) as `Authorization: Bearer <secret>` or `X-Webhook-Secret`.',
       body: Type.Object({ Records: Type.Optional(Type.Array(Type.Unknown())) }, { additionalProperties: true }),
-      response: { 200: WebhookResponse, ...studioErrors(400, 401) },
+      response: { 200: WebhookResponse, ...studioErrors(400, 401, 429) },
     },
   }, async (request) => {
     const { created, skipped } = parseBucketNotification(request.body);

@@ -1,17 +1,18 @@
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
 import type { AnalysesRepository, Analysis, MediaFile } from '../analysis/analyses.repository.ts';
 import { errors, isAppError } from '../errors/app-error.ts';
 import { transactionExecutor } from '../infra/db/transaction-executor.ts';
 import { objectKeys } from '../infra/object-store/object-keys.ts';
 import type { ObjectStore } from '../infra/object-store/object-store.ts';
+import type { SignedPutGate, SignedPutPermit } from '../infra/object-store/url-signer.ts';
 import type { JobQueue } from '../infra/queue/job-queue.ts';
 import type { UploadView } from '../posture/index.ts';
-import { SNIFF_BYTES, sniffMedia, type MediaKind } from '../pose/media-sniff.ts';
+import type { MediaKind } from '../pose/media-sniff.ts';
 import { claimWaitingAnalysis } from './direct-upload.repository.ts';
-import { createMediaCheck } from './media-check.ts';
 import { VIEW_FIELDS, type MediaUploadService } from './media-upload.service.ts';
-import { parseMediaKey, type CreatedObject, type SkippedRecord } from './minio-webhook.ts';
+import { parseMediaKey, type CreatedObject, type MediaKeyParts, type SkippedRecord } from './minio-webhook.ts';
+import { checkStoredMedia, UNSUPPORTED_MEDIA } from './stored-media-check.ts';
 
 /** Declared extension → what the content must turn out to be, the PUT's Content-Type and the key's extension. */
 const DECLARED: Readonly<Record<string, { kind: MediaKind; contentType: string; ext: string }>> = {
@@ -30,7 +31,7 @@ const DECLARED: Readonly<Record<string, { kind: MediaKind; contentType: string; 
   tiff: { kind: 'image', contentType: 'image/tiff', ext: 'tiff' },
   webp: { kind: 'image', contentType: 'image/webp', ext: 'webp' },
 };
-const UNSUPPORTED = 'Unsupported file type: send a video (mp4, mov, avi, mkv, webm, m4v, wmv, flv) or an image (jpg, png, bmp, tiff, webp)';
+const UNSUPPORTED = UNSUPPORTED_MEDIA;
 /** Beside the media of a session, so deleting the session (a prefix delete) removes it too. */
 const MANIFEST_NAME = 'direct-upload.json';
 
@@ -70,12 +71,20 @@ export interface WebhookReport {
   skipped: SkippedRecord[];
 }
 
-/** What presign promised: the views the session waits for. Written once; finalizing removes it. */
+/**
+ * What presign promised: the views the session waits for. Written once; finalizing removes it. Each view is PUT to
+ * its `uploadKey` (random per presign, so a URL of an earlier reservation of the session id matches nothing) and
+ * finalize moves it to `key` before checking it: no signed URL, S3's included, can write the checked object.
+ * Version 1 manifests (written before upload keys) PUT straight to `key`.
+ */
 interface Manifest {
-  version: 1;
+  version: 1 | 2;
   analysisId: string;
-  views: Array<{ field: string; view: UploadView; key: string; filename: string; kind: MediaKind; contentType: string }>;
+  views: Array<{
+    field: string; view: UploadView; key: string; uploadKey?: string; filename: string; kind: MediaKind; contentType: string;
+  }>;
 }
+type ManifestView = Manifest['views'][number];
 
 export interface DirectUploadDeps {
   uploads: MediaUploadService;
@@ -92,9 +101,11 @@ export interface DirectUploadDeps {
  * the store; finalize (called by the client, or by the bucket webhook once every view has arrived) checks each
  * object's content exactly as the multipart upload does and queues the analysis once.
  */
-export class DirectUploadService {
+export class DirectUploadService implements SignedPutGate {
   /** Finalizations running in this process, so a webhook and a client call do not check the same objects twice. */
   private readonly finalizing = new Set<string>();
+  /** Upload keys with a PUT in flight in this process: a second PUT to the same URL meanwhile is refused. */
+  private readonly uploading = new Set<string>();
 
   constructor(private readonly deps: DirectUploadDeps) {}
 
@@ -107,18 +118,21 @@ export class DirectUploadService {
     const planned = declared.map(([field, view]) => this.plan(field, view));
     const analysis = await this.deps.uploads.open(userId, fields);
     try {
+      const prefix = objectKeys.sessionMediaPrefix(userId, analysis.sessionId);
       const views = planned.map((p) => ({
         ...p, key: objectKeys.media(userId, analysis.sessionId, analysis.modelName, p.view, `.${p.ext}`),
+        // Still a media key (`{x}_{view}.{ext}`), so the bucket's notification of the PUT reaches the webhook.
+        uploadKey: `${prefix}upload-${randomBytes(12).toString('hex')}_${p.view}.${p.ext}`,
       }));
       const manifest: Manifest = {
-        version: 1, analysisId: analysis.id,
-        views: views.map(({ field, view, key, filename, kind, contentType }) => ({ field, view, key, filename, kind, contentType })),
+        version: 2, analysisId: analysis.id,
+        views: views.map(({ field, view, key, uploadKey, filename, kind, contentType }) => ({ field, view, key, uploadKey, filename, kind, contentType })),
       };
       await this.deps.store.putBuffer(manifestKey(analysis), Buffer.from(JSON.stringify(manifest)), { contentType: 'application/json' });
       const expiresIn = this.deps.signedUrlTtlSeconds;
       const uploads = await Promise.all(views.map(async (v) => ({
-        field: v.field, key: v.key, contentType: v.contentType,
-        url: await this.deps.store.signedPutUrl(v.key, { expiresInSeconds: expiresIn, contentType: v.contentType }),
+        field: v.field, key: v.uploadKey, contentType: v.contentType,
+        url: await this.deps.store.signedPutUrl(v.uploadKey, { expiresInSeconds: expiresIn, contentType: v.contentType }),
       })));
       return { analysis, expiresIn, uploads };
     } catch (error) {
@@ -172,12 +186,12 @@ export class DirectUploadService {
       if (!manifest) {
         return skip(session.keys, await this.isQueued(analysis) ? 'Analysis already queued' : 'Session is not waiting for a direct upload');
       }
-      const reserved = new Set(manifest.views.map((v) => v.key));
+      const reserved = new Set(manifest.views.map(uploadKeyOf));
       matched = session.keys.filter((key) => reserved.has(key));
       skip(session.keys.filter((key) => !reserved.has(key)), 'Not a view reserved for this session');
       if (matched.length === 0) return;
       // Only the announcement of the last view finalizes: until then the session waits (or the client finalizes).
-      const present = await Promise.all(manifest.views.map((v) => this.deps.store.head(v.key)));
+      const present = await Promise.all(manifest.views.map((v) => this.deps.store.head(uploadKeyOf(v))));
       if (present.every((info) => info !== null)) {
         await this.finalize(analysis);
         report.queued.push({ session_id: analysis.sessionId, analysis_id: analysis.id });
@@ -244,46 +258,63 @@ export class DirectUploadService {
     return { analysis, stored, failures };
   }
 
-  /** The size of an acceptable object within the limits; otherwise the reason, and a bad object is deleted. */
-  private async checkObject(entry: Manifest['views'][number]): Promise<{ size: number } | { error: string }> {
+  /**
+   * Takes the upload into its final key, where no signed URL can write, and checks it there: the size of an
+   * acceptable object, otherwise the reason (a bad object is deleted). A finalize that failed after the move finds
+   * the object at its final key and checks it again.
+   */
+  private async checkObject(entry: ManifestView): Promise<{ size: number } | { error: string }> {
     const { store, maxFileBytes } = this.deps;
-    const info = await store.head(entry.key);
-    if (!info) return { error: 'Not uploaded: nothing was stored at the signed URL' };
-    const refuse = async (reason: string) => {
-      await store.delete(entry.key);
-      return { error: reason };
-    };
-    if (info.size > maxFileBytes) return refuse(`File too large: the limit is ${Math.floor(maxFileBytes / (1024 * 1024))} MiB`);
-    const head = info.size === 0
-      ? Buffer.alloc(0)
-      : await readAll(await store.get(entry.key, { range: { start: 0, end: Math.min(info.size, SNIFF_BYTES) - 1 } }));
-    const sniffed = sniffMedia(head);
-    if (!sniffed) return refuse(UNSUPPORTED);
-    if (sniffed.kind !== entry.kind) {
-      return refuse(`The content is ${sniffed.kind === 'image' ? 'an image' : 'a video'} but ${entry.filename} was declared as ${entry.kind === 'image' ? 'an image' : 'a video'}`);
+    const uploadKey = uploadKeyOf(entry);
+    if (uploadKey !== entry.key && await store.head(uploadKey)) {
+      await store.move(uploadKey, entry.key).catch((error: unknown) => {
+        // Another finalizer (another API process) moved it first: it is at the final key all the same.
+        if (!(isAppError(error) && error.code === 'not_found')) throw error;
+      });
     }
-    const problem = await this.checkContent(entry.key, sniffed.kind);
-    return problem === null ? { size: info.size } : refuse(problem);
+    const verdict = await checkStoredMedia(store, entry.key, { kind: entry.kind, maxBytes: maxFileBytes, name: entry.filename });
+    if (verdict.ok) return { size: verdict.size };
+    if (!verdict.missing) await store.delete(entry.key);
+    return { error: verdict.reason };
   }
 
-  /** Streams the object through the same decoder check as the multipart upload; stops reading once it has decided. */
-  private async checkContent(key: string, kind: MediaKind): Promise<string | null> {
-    const check = createMediaCheck(kind);
-    let settled = false;
-    check.result.then(() => (settled = true), () => (settled = true));
+  /**
+   * The signed-files route asks this before a PUT: only to an upload key of a session still waiting for its direct
+   * upload, not while it is being finalized, and once (a stored object, or a PUT in flight here, uses the URL up).
+   * After the body is stored, `confirm` asks again, so a PUT that raced a finalize or a delete leaves nothing.
+   */
+  async authorize(key: string): Promise<SignedPutPermit> {
+    const parts = parseMediaKey(key);
+    if (!parts) throw errors.forbidden('This URL does not accept uploads');
+    if (this.uploading.has(key)) throw errors.conflict('This upload URL is already in use');
+    this.uploading.add(key);
     try {
-      const body = await this.deps.store.get(key);
-      for await (const chunk of body as AsyncIterable<Buffer>) {
-        if (settled) break; // ffprobe may have what it needs long before the end of a big video
-        await check.write(chunk);
-      }
-      if (!settled) check.end();
+      await this.assertWaitingUpload(parts, key);
+      if (await this.deps.store.head(key)) throw errors.conflict('This upload URL was already used: presign again to replace the file');
     } catch (error) {
-      check.abort();
-      if (isAppError(error)) throw error; // the store failed, not the file
-      return `${kind === 'image' ? 'Image' : 'Video'} is corrupt or unreadable (${(error as Error).message.split('\n')[0]})`;
+      this.uploading.delete(key);
+      throw error;
     }
-    return check.result.then(() => null, (error: Error) => error.message);
+    return {
+      confirm: () => this.assertWaitingUpload(parts, key).then(() => true, (error: unknown) => {
+        if (isAppError(error) && (error.code === 'conflict' || error.code === 'forbidden')) return false;
+        throw error;
+      }),
+      release: () => this.uploading.delete(key),
+    };
+  }
+
+  private async assertWaitingUpload(parts: MediaKeyParts, key: string): Promise<void> {
+    const gone = () => errors.forbidden('This upload URL is no longer valid: its session was deleted or never reserved it');
+    const analysis = await this.deps.analyses.findBySession(parts.userId, parts.sessionId);
+    if (!analysis) throw gone();
+    if (this.finalizing.has(analysis.id)) throw errors.conflict('Session is being finalized: it takes no more uploads');
+    const queued = await this.isQueued(analysis).catch((error: unknown) => {
+      throw isAppError(error) && error.code === 'not_found' ? gone() : error;
+    });
+    if (queued) throw alreadyQueued(analysis);
+    const manifest = await this.readManifest(analysis);
+    if (!manifest?.views.some((v) => uploadKeyOf(v) === key)) throw gone();
   }
 
   /** Presign's plan for one declared view; refuses the whole request before anything is reserved. */
@@ -315,7 +346,8 @@ export class DirectUploadService {
     try {
       const manifest = JSON.parse(raw.toString('utf8')) as Manifest;
       // A manifest of an earlier analysis with the same session id is not this one's.
-      return manifest.version === 1 && manifest.analysisId === analysis.id && Array.isArray(manifest.views) ? manifest : null;
+      return (manifest.version === 1 || manifest.version === 2) && manifest.analysisId === analysis.id && Array.isArray(manifest.views)
+        ? manifest : null;
     } catch {
       return null;
     }
@@ -345,8 +377,6 @@ function alreadyQueued(analysis: Analysis) {
   });
 }
 
-async function readAll(stream: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream as AsyncIterable<Buffer>) chunks.push(chunk);
-  return Buffer.concat(chunks);
+function uploadKeyOf(view: ManifestView): string {
+  return view.uploadKey ?? view.key;
 }

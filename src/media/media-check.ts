@@ -1,43 +1,69 @@
 import { spawn } from 'node:child_process';
 import sharp from 'sharp';
-import { resolveFfprobePath } from '../pose/ffmpeg-path.ts';
+import { ffmpegInputGuards, resolveFfprobePath } from '../pose/ffmpeg-path.ts';
+import { MAX_IMAGE_PIXELS, MAX_VIDEO_SIDE } from '../pose/media-limits.ts';
+import { imageProblem, MediaProblemError, videoProblem, videoTooLarge } from '../pose/media-problems.ts';
 
 /**
  * A second reader of an upload as it streams past: sharp decodes an image, ffprobe parses a video container from
  * stdin. A file whose first bytes look right but whose body is not a readable picture or video (truncated,
- * disguised) is caught before the request answers, without a temporary copy.
+ * disguised) is caught before the request answers, without a temporary copy; so is one whose declared frame size
+ * is over the pixel bounds of media-limits.ts. What a refusal says is chosen in media-problems.ts.
  */
 export interface MediaCheck {
-  /** Feeds the next chunk; resolves when the checker can take more (backpressure). */
+  /** Feeds the next chunk; resolves when the checker can take more (backpressure). Never rejects for the content. */
   write(chunk: Uint8Array): Promise<void>;
   end(): void;
-  /** Rejects with a user-facing reason when the content is not readable media. */
+  /** Rejects with a `MediaProblemError` whose message is a fixed, user-facing reason. */
   result: Promise<void>;
   abort(): void;
 }
 
-export function createMediaCheck(kind: 'image' | 'video'): MediaCheck {
-  return kind === 'image' ? imageCheck() : videoCheck();
+export interface MediaCheckOptions {
+  /** Pixels an image may declare (default `MAX_IMAGE_PIXELS`). */
+  maxImagePixels?: number;
+  /** Longest side a video frame may declare (default `MAX_VIDEO_SIDE`). */
+  maxVideoSide?: number;
+  /** Receives the decoder's own message of each refusal, which users never see. */
+  log?: { warn(details: object, message: string): void };
 }
 
-function imageCheck(): MediaCheck {
-  // failOn 'truncated' makes a cut-off JPEG/PNG an error instead of a grey bottom half.
-  const decoder = sharp({ failOn: 'truncated', limitInputPixels: 268_402_689, sequentialRead: true });
+export function createMediaCheck(kind: 'image' | 'video', options: MediaCheckOptions = {}): MediaCheck {
+  const check = kind === 'image' ? imageCheck(options.maxImagePixels ?? MAX_IMAGE_PIXELS) : videoCheck(options.maxVideoSide ?? MAX_VIDEO_SIDE);
+  check.result.catch((error: unknown) => {
+    if (error instanceof MediaProblemError) options.log?.warn({ kind, detail: error.detail }, `upload refused: ${error.message}`);
+  });
+  return check;
+}
+
+function imageCheck(maxPixels: number): MediaCheck {
+  // failOn 'truncated' makes a cut-off JPEG/PNG an error instead of a grey bottom half. The pixel limit is read
+  // from the header, so a 12000×12000 JPEG is refused before a row of it is decoded.
+  const decoder = sharp({ failOn: 'truncated', limitInputPixels: maxPixels, sequentialRead: true });
+  let failed = false;
   const result = decoder.resize(32, 32, { fit: 'inside' }).raw().toBuffer().then(
     () => undefined,
-    (error: Error) => Promise.reject(new Error(`Image is corrupt or unreadable (${firstLine(error.message)})`)),
+    (error: Error) => {
+      failed = true;
+      return Promise.reject(new MediaProblemError(imageProblem(error.message, maxPixels), firstLine(error.message)));
+    },
   );
   result.catch(() => {});
+  // The decoder's stream errors are the same failure as `result`'s; once it has failed, the rest is not needed.
+  decoder.on('error', () => (failed = true));
   return {
-    write: (chunk) => writeWithBackpressure(decoder, chunk),
+    write: async (chunk) => {
+      if (!failed) await writeWithBackpressure(decoder, chunk).catch(() => (failed = true));
+    },
+    // Ended even after a failure: `result` must settle, and ending an errored stream is harmless.
     end: () => decoder.end(),
     result,
     abort: () => decoder.destroy(),
   };
 }
 
-function videoCheck(): MediaCheck {
-  const child = spawn(resolveFfprobePath(), ['-v', 'error', '-show_entries', 'stream=codec_type,width,height',
+function videoCheck(maxSide: number): MediaCheck {
+  const child = spawn(resolveFfprobePath(), ['-v', 'error', ...ffmpegInputGuards('pipe'), '-show_entries', 'stream=codec_type,width,height',
     '-of', 'json', '-i', 'pipe:0'], { stdio: ['pipe', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
@@ -48,15 +74,22 @@ function videoCheck(): MediaCheck {
   child.stdin.on('error', () => (stdinClosed = true));
   child.stdin.on('close', () => (stdinClosed = true));
   const result = new Promise<void>((resolve, reject) => {
-    child.on('error', (error) => reject(new Error(`Video check could not run: ${error.message}`)));
+    child.on('error', (error) => reject(new MediaProblemError('Video check could not run; try again later', error.message)));
     child.on('close', (code) => {
+      let video: ProbedStream | undefined;
       try {
-        const streams = (JSON.parse(stdout || '{}') as { streams?: Array<{ codec_type?: string; width?: number }> }).streams ?? [];
-        if (code === 0 && streams.some((s) => s.codec_type === 'video' && (s.width ?? 0) > 0)) return resolve();
+        const streams = (JSON.parse(stdout || '{}') as { streams?: ProbedStream[] }).streams ?? [];
+        video = streams.find((s) => s.codec_type === 'video' && (s.width ?? 0) > 0 && (s.height ?? 0) > 0);
       } catch {
-        // falls through to the rejection below
+        // unreadable output: refused below like a file without a video stream
       }
-      reject(new Error(`Video is corrupt or unreadable (${firstLine(stderr) || 'no video stream found'})`));
+      if (code === 0 && video) {
+        const { width = 0, height = 0 } = video;
+        if (Math.max(width, height) <= maxSide) return resolve();
+        return reject(new MediaProblemError(videoTooLarge(width, height, maxSide), `frame ${width}x${height}`));
+      }
+      const detail = firstLine(stderr) || 'no video stream found';
+      reject(new MediaProblemError(videoProblem(detail), detail));
     });
   });
   result.catch(() => {});
@@ -70,6 +103,12 @@ function videoCheck(): MediaCheck {
     result,
     abort: () => child.kill('SIGKILL'),
   };
+}
+
+interface ProbedStream {
+  codec_type?: string;
+  width?: number;
+  height?: number;
 }
 
 function writeWithBackpressure(stream: NodeJS.WritableStream, chunk: Uint8Array): Promise<void> {

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, newUser, type TestUser } from '../../test/helpers/factories.ts';
 import { createAnalysesRepository } from '../analysis/analyses.repository.ts';
@@ -418,5 +419,60 @@ describe('POST /api/video/delete by file name alone, as documented', () => {
       expect(response.json().error).toMatch(/Send session_id to delete a whole session, filename to delete one file, or both/);
     }
     expect((await t.store.list(`videos/${owner.id}/`))).toHaveLength(1);
+  });
+});
+
+describe('POST /api/video/upload: uploads in flight', () => {
+  /** Starts an upload through a real connection and sends the whole first file and part of the second, then waits. */
+  async function holdUpload(id: string) {
+    // An earlier test may have started listening already.
+    const baseUrl = t.app.server.listening
+      ? `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`
+      : await t.app.listen({ host: '127.0.0.1', port: 0 });
+    const { payload, headers } = multipart([
+      { name: 'session_id', value: id }, { name: 'front', filename: 'a.jpg', content: jpg }, { name: 'left', filename: 'b.mp4', content: mp4 },
+    ]);
+    const request = http.request(`${baseUrl}/api/video/upload`, {
+      method: 'POST', headers: { ...headers, ...bearer(user.token), 'content-length': String(payload.length) },
+    });
+    request.on('error', () => {});
+    const answered = new Promise<number>((resolve) => request.on('response', (response) => {
+      response.resume();
+      resolve(response.statusCode!);
+    }));
+    const sent = jpg.length + 40_000 + 300;
+    request.write(payload.subarray(0, sent));
+    return { request, answered, finish: () => request.end(payload.subarray(sent)) };
+  }
+
+  it('answers a third upload of one user 429 while two are in flight, storing nothing of it, and takes it once they end', async () => {
+    const first = await holdUpload(session());
+    const second = await holdUpload(session());
+    await until(async () => (await pendingKeys()).length >= 2, 'both uploads to be streaming');
+
+    const thirdId = session();
+    const third = await upload([{ name: 'session_id', value: thirdId }, { name: 'front', filename: 'c.jpg', content: jpg }]);
+    expect(third.statusCode).toBe(429);
+    expect(third.headers['retry-after']).toBe('5');
+    expect(third.json()).toEqual({
+      error: expect.stringMatching(/Too many uploads in progress/), message: expect.any(String), code: 'rate_limited',
+    });
+    expect(await storedKeys(user, thirdId)).toEqual([]);
+    // The bound is per user: someone else still uploads.
+    const other = await newUser(t.app);
+    const theirs = await upload([{ name: 'session_id', value: session() }, { name: 'front', filename: 'c.jpg', content: jpg }], other);
+    expect(theirs.statusCode).toBe(201);
+
+    // One ends whole, the other is dropped by its client: both free their place.
+    first.finish();
+    expect(await first.answered).toBe(201);
+    second.request.destroy();
+    let again = third;
+    await until(async () => {
+      again = await upload([{ name: 'session_id', value: thirdId }, { name: 'front', filename: 'c.jpg', content: jpg }]);
+      return again.statusCode !== 429;
+    }, 'the dropped upload to free its place');
+    expect(again.statusCode).toBe(201);
+    await until(async () => (await pendingKeys()).length === 0, 'the dropped upload to be discarded');
   });
 });

@@ -1,10 +1,11 @@
 import type {} from '@fastify/multipart';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type, type Static } from 'typebox';
 import type { AnalysesService } from '../analysis/analyses.service.ts';
 import { errors, isAppError } from '../errors/app-error.ts';
 import type { AuthGuards } from '../http/authenticate.ts';
+import { ConcurrencyGate } from '../http/concurrency-gate.ts';
 import { studioErrors } from '../http/common.schemas.ts';
 import type { ObjectStore } from '../infra/object-store/object-store.ts';
 import type { MediaUploadService } from './media-upload.service.ts';
@@ -15,7 +16,12 @@ export interface MediaRoutesDeps {
   store: ObjectStore;
   guards: AuthGuards;
   signedUrlTtlSeconds: number;
+  /** Uploads streaming at once, per user and in all (config.uploads.concurrencyPerUser and concurrencyTotal). */
+  concurrency: { perUser: number; total: number };
 }
+
+/** What a refused upload is told to wait: uploads take seconds to minutes, so a shorter hint only adds retries. */
+const UPLOAD_BUSY_RETRY_SECONDS = 5;
 
 const tags = ['studio: media'];
 export const UploadedFile = Type.Object({
@@ -33,6 +39,7 @@ export const UploadResponse = Type.Object({
 export async function mediaRoutes(fastify: FastifyInstance, deps: MediaRoutesDeps): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const { uploads, guards } = deps;
+  const inFlight = new ConcurrencyGate({ perKey: deps.concurrency.perUser, total: deps.concurrency.total });
 
   app.post('/api/video/upload', {
     preHandler: guards.requireUser,
@@ -46,11 +53,24 @@ export async function mediaRoutes(fastify: FastifyInstance, deps: MediaRoutesDep
         + "largest). Fields and files may come in any order. A lone `file` is stored as `{model}_{its file name}{ext}`, "
         + 'the name reduced to letters, digits, "_", "-" and "."; it cannot be combined with named views.',
       consumes: ['multipart/form-data'],
-      response: { 201: UploadResponse, 207: UploadResponse, ...studioErrors(400, 401, 409, 413, 415) },
+      response: { 201: UploadResponse, 207: UploadResponse, ...studioErrors(400, 401, 409, 413, 415, 429) },
     },
   }, async (request, reply) => {
     if (!request.isMultipart()) throw errors.unsupportedMediaType('Send the files as multipart/form-data');
     const user = request.auth!.user;
+    // Taken before the first byte of the body is read: each upload in flight holds a store stream and an ffprobe.
+    const release = inFlight.tryAcquire(user.id);
+    if (!release) {
+      throw errors.rateLimited(UPLOAD_BUSY_RETRY_SECONDS, 'Too many uploads in progress, try again when one has finished');
+    }
+    try {
+      return await receiveUpload(request, reply, user.id);
+    } finally {
+      release();
+    }
+  });
+
+  async function receiveUpload(request: FastifyRequest, reply: FastifyReply, userId: string): Promise<FastifyReply> {
     const fields: Record<string, string> = {};
     const upload = uploads.stage();
     const aborted = new AbortController();
@@ -69,7 +89,7 @@ export async function mediaRoutes(fastify: FastifyInstance, deps: MediaRoutesDep
       await uploads.discardStaged(upload);
       throw isMalformedMultipart(error) ? errors.invalidRequest(`Malformed multipart body: ${(error as Error).message}`) : error;
     }
-    const { analysis, files: stored, failures } = await uploads.commitStaged(user.id, upload, fields);
+    const { analysis, files: stored, failures } = await uploads.commitStaged(userId, upload, fields);
     const uploadedFiles: Record<string, Static<typeof UploadedFile>> = {};
     for (const file of stored) {
       const filename = file.objectKey.split('/').at(-1)!;
@@ -88,7 +108,7 @@ export async function mediaRoutes(fastify: FastifyInstance, deps: MediaRoutesDep
     return reply.status(201).send({
       message: `All files uploaded successfully. ${stored.length} files uploaded. Analysis will begin automatically.`, ...body,
     });
-  });
+  }
 
   const DeleteBody = Type.Object({
     session_id: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),

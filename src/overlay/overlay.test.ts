@@ -6,7 +6,8 @@ import type { MediaInfo, PoseFrame } from '../pose/analyze-media.ts';
 import type { Keypoint } from '../posture/keypoints.ts';
 import { at, frontPose, rightFacingPose, toList, type Pose } from '../posture/pose-fixtures.test-helper.ts';
 import { overlayCaption, overlayContent, viewLabel, type OverlayContent } from './overlay-content.ts';
-import { buildOverlaySvg, confidenceColour, escapeXml, renderOverlayPng } from './overlay.ts';
+import { renderAnalysisReport } from '../report/pdf-report.ts';
+import { buildOverlaySvg, confidenceColour, escapeXml, OVERLAY_MAX_SIDE, renderOverlayPng, scaleOverlayContent } from './overlay.ts';
 
 const GREY = { r: 128, g: 128, b: 128 };
 
@@ -270,6 +271,46 @@ describe('renderOverlayPng', () => {
     // bottom-left corner: away from the skeleton, the callouts, the title and the panel (top right)
     expect(differs(await pixel(png, 10, 690))).toBe(false);
   });
+
+  it('draws on a picture scaled to maxSide, with the skeleton scaled alike', async () => {
+    const png = await renderOverlayPng(await greyJpeg(1000, 700), overlayContent(photo())!, { maxSide: 500 });
+    const meta = await sharp(png).metadata();
+    expect([meta.width, meta.height]).toEqual([500, 350]);
+    // the same bones as above, at half the coordinates
+    expect(differs(await pixel(png, 205, 125))).toBe(true);
+    expect(differs(await pixel(png, 125, 275))).toBe(true);
+    expect(differs(await pixel(png, 5, 345))).toBe(false);
+  });
+
+  it('keeps every drawn value the frame\'s own when the picture is scaled', () => {
+    const content = overlayContent(sideClip())!;
+    const values = (svg: string) => drawnTexts(svg).filter((t) => t.attrs['data-measurement']).map((t) => `${t.attrs['data-section']} ${t.attrs['data-measurement']} ${t.text}`).sort();
+    const full = values(buildOverlaySvg(1000, 700, content));
+    expect(full.length).toBeGreaterThan(3);
+    expect(values(buildOverlaySvg(250, 175, scaleOverlayContent(content, 0.25, 0.25)))).toEqual(full);
+    const scaled = scaleOverlayContent(content, 0.25, 0.25);
+    expect(scaled.frame.keypoints[0]).toEqual([content.frame.keypoints[0]![0] / 4, content.frame.keypoints[0]![1] / 4, content.frame.keypoints[0]![2]]);
+  });
+
+  it('draws a 12000 × 12000 photo at OVERLAY_MAX_SIDE, and a report with it stays under 1 MB', async () => {
+    // Solid grey: small on disk (under 1 MB), 144 megapixels once decoded.
+    const huge = await sharp({ create: { width: 12_000, height: 12_000, channels: 3, background: GREY } }).jpeg().toBuffer();
+    const k = 12; // the 1000 × 700 pose, scaled onto the big picture
+    const pose = toList(frontPose()).map(([x, y, s]) => [x * k, y * k, s] as Keypoint);
+    const content = overlayContent(detailed({ ...mediaInfo('image', 1), width: 12_000, height: 12_000 }, [poseFrame(0, pose, 0)]))!;
+    const png = await renderOverlayPng(huge, content);
+    const meta = await sharp(png).metadata();
+    expect(Math.max(meta.width!, meta.height!)).toBe(OVERLAY_MAX_SIDE);
+    expect(differs(await pixel(png, (410 * k * OVERLAY_MAX_SIDE) / 12_000, (250 * k * OVERLAY_MAX_SIDE) / 12_000))).toBe(true);
+    const pdf = await renderAnalysisReport({
+      analysis: { id: 'a1', session_id: 's1', model_name: 'cx', profile: 'stance', created_at: new Date(0) },
+      user: { name: 'Ada', email: 'ada@example.com' },
+      summary: 'Good posture.',
+      views: [{ view: 'front', detected_view: 'front', overall_score: 80, metrics: [], feedback: [], overlayPng: png, warnings: [] }],
+    });
+    expect(pdf.toString('latin1')).toMatch(/\/Subtype \/Image/);
+    expect(pdf.length).toBeLessThan(1024 * 1024);
+  }, 120_000);
 });
 
 const DEV = new URL('../../../shared/data/dev/', import.meta.url);

@@ -277,20 +277,49 @@ export function buildOverlaySvg(width: number, height: number, content: OverlayC
 }
 
 /**
- * Draws an overlay's content on its frame's picture (JPEG/PNG/WebP) and returns a PNG of the picture's size.
- * The image is turned upright by its EXIF orientation first, the coordinate frame pose models see when frames are
- * decoded with sharp.
+ * Longest side of an overlay picture, in px. The picture is a view of the analysis, not an archive of the upload:
+ * 2048 px reads sharp on any screen and in the PDF, while a 12000 px source drawn at its own size cost gigabytes.
  */
-export async function renderOverlayPng(image: Buffer, content: OverlayContent): Promise<Buffer> {
+export const OVERLAY_MAX_SIDE = 2048;
+
+export interface RenderOverlayOptions {
+  /** Default `OVERLAY_MAX_SIDE`. */
+  maxSide?: number;
+}
+
+/** Content drawn on a picture scaled by (sx, sy): only positions move; every value and label stays the frame's. */
+export function scaleOverlayContent(content: OverlayContent, sx: number, sy: number): OverlayContent {
+  const at = (p: Point): Point => ({ x: p.x * sx, y: p.y * sy });
+  const marks = content.frame.marks.map((mark) => {
+    const a = mark.annotation;
+    const annotation = a.kind === 'angle' ? { ...a, vertex: at(a.vertex), from: at(a.from), to: at(a.to) } : { ...a, from: at(a.from), to: at(a.to) };
+    return { ...mark, annotation };
+  });
+  const keypoints = content.frame.keypoints.map(([x, y, s]): Keypoint => [x * sx, y * sy, s]);
+  return { ...content, frame: { ...content.frame, keypoints, marks } };
+}
+
+/**
+ * Draws an overlay's content on its frame's picture (JPEG/PNG/WebP) and returns a PNG: the picture's size, or
+ * scaled down so that its longest side is `maxSide`, with the keypoints and marks scaled alike. The image is turned
+ * upright by its EXIF orientation first, the coordinate frame pose models see when frames are decoded with sharp.
+ */
+export async function renderOverlayPng(image: Buffer, content: OverlayContent, options: RenderOverlayOptions = {}): Promise<Buffer> {
+  const maxSide = options.maxSide ?? OVERLAY_MAX_SIDE;
+  // No pixel bound of its own: the analysis decoders refused anything over MAX_IMAGE_PIXELS before an overlay is
+  // drawn, and sharp's default input limit still stands behind that.
   const meta = await sharp(image).metadata();
   const swap = (meta.orientation ?? 1) >= 5;
   const width = (swap ? meta.height : meta.width) ?? 0;
   const height = (swap ? meta.width : meta.height) ?? 0;
   if (!width || !height) throw new Error('overlay: image has no dimensions');
-  const svg = buildOverlaySvg(width, height, content);
-  return sharp(image)
-    .rotate()
-    .composite([{ input: Buffer.from(svg), top: 0, left: 0 }])
-    .png()
-    .toBuffer();
+  const factor = Math.min(1, maxSide / Math.max(width, height));
+  const outWidth = Math.max(1, Math.round(width * factor));
+  const outHeight = Math.max(1, Math.round(height * factor));
+  const scaled = factor < 1 ? scaleOverlayContent(content, outWidth / width, outHeight / height) : content;
+  const svg = buildOverlaySvg(outWidth, outHeight, scaled);
+  // Resizing in the same pipeline lets libvips shrink a JPEG while decoding it: the full raster never exists.
+  let pipeline = sharp(image).rotate();
+  if (factor < 1) pipeline = pipeline.resize(outWidth, outHeight, { fit: 'fill' });
+  return pipeline.composite([{ input: Buffer.from(svg), top: 0, left: 0 }]).png().toBuffer();
 }

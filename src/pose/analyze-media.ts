@@ -12,16 +12,16 @@ import { KeypointSmoother } from './one-euro-filter.ts';
 import type { PoseEstimator } from './pose-estimator.ts';
 import type { Box, Keypoint, PoseResult } from './pose-types.ts';
 import { chooseSubject, linkPeople, summarisePeople, type PersonSummary, type SubjectChoice, type SubjectDecision } from './subject-tracks.ts';
-import { probeVideo, VideoDecodeError, type VideoInfo } from './video-decoder.ts';
+import { probeVideo, VideoDecodeError, VideoTooLongError, type VideoInfo } from './video-decoder.ts';
 import { DEFAULT_KEYFRAME_SECONDS, DEFAULT_TRACK_LAG, keyframeInterval, locateVideoPeople, trackSubject } from './video-pose.ts';
 
-export type MediaErrorCode = 'empty' | 'unsupported' | 'corrupt' | 'not_found';
+export type MediaErrorCode = 'empty' | 'unsupported' | 'corrupt' | 'not_found' | 'too_long';
 
 /** A file that cannot be analysed, with a message fit for users. */
 export class MediaError extends Error {
   override readonly name = 'MediaError';
-  constructor(readonly code: MediaErrorCode, message: string) {
-    super(message);
+  constructor(readonly code: MediaErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
   }
 }
 
@@ -60,6 +60,11 @@ export interface EstimateMediaOptions {
   model: string;
   /** Analyse every n-th video frame (default 2). */
   frameStep?: number;
+  /**
+   * Analysed frames (after frameStep) of a video at most (default: no bound). A longer video fails with
+   * MediaError('too_long') before any inference when its metadata says so, else as soon as decoding passes it.
+   */
+  maxFrames?: number;
   /** Longest edge of decoded video frames (default 720). */
   maxSide?: number;
   /** Keyframes (locator passes) in flight at once (default 4). Changes speed only, never results. */
@@ -142,7 +147,7 @@ export async function* estimateMedia(input: string | Uint8Array, opts: EstimateM
     try {
       img = await decodeImage(input, { maxSide: 4096 });
     } catch (err) {
-      if (err instanceof ImageDecodeError) throw new MediaError('corrupt', `invalid or corrupt image: ${err.message}`);
+      if (err instanceof ImageDecodeError) throw new MediaError('corrupt', err.message, { cause: err });
       throw err;
     }
     opts.onInfo?.({ fileType: 'image', format: media.format, width: img.originalWidth, height: img.originalHeight, fps: 0,
@@ -191,6 +196,11 @@ async function* estimateVideo(file: string, media: SniffedMedia, opts: EstimateM
     throw err;
   }
   const total = Math.max(1, Math.ceil(info.frameCount / step));
+  const maxFrames = opts.maxFrames ?? Infinity;
+  const tooLong = () => new MediaError('too_long', `the video is too long: at most ${maxFrames} analysed frames `
+    + `(${maxFrames * step} frames at one in ${step}) are accepted`);
+  if (total > maxFrames) throw tooLong();
+  const maxFrameIndex = Number.isFinite(maxFrames) ? maxFrames * step - 1 : undefined;
   const interval = keyframeInterval(opts.keyframeSeconds ?? DEFAULT_KEYFRAME_SECONDS, info.fps, step);
   const keyframes = Math.ceil(total / interval);
   opts.onInfo?.({ fileType: 'video', format: media.format, width: info.width, height: info.height, fps: info.fps,
@@ -199,7 +209,8 @@ async function* estimateVideo(file: string, media: SniffedMedia, opts: EstimateM
   let done = 0;
   const all = opts.peopleOnly ? keyframes : total + keyframes;
   const progress = (): void => opts.onProgress?.(++done, Math.max(all, done));
-  const common = { estimator: opts.estimator, model: opts.model, frameStep: step, maxSide: opts.maxSide, signal: opts.signal, ffmpegPath: opts.ffmpegPath };
+  const common = { estimator: opts.estimator, model: opts.model, frameStep: step, maxSide: opts.maxSide, signal: opts.signal,
+    ffmpegPath: opts.ffmpegPath, maxFrameIndex };
   try {
     const scene = await locateVideoPeople(file, info, { ...common, keyframeInterval: interval, inFlight: Math.max(1, opts.inFlight ?? 4),
       subject: opts.subject, onKeyframe: progress });
@@ -211,10 +222,12 @@ async function* estimateVideo(file: string, media: SniffedMedia, opts: EstimateM
       // A gap restarts the filter: smoothing never carries one stretch of the subject into the next.
       if (pose && smoother) pose = { ...pose, keypoints: smoother.smooth(pose.keypoints, f.timestamp, pose.box.height) };
       if (!pose) smoother?.reset();
+      opts.signal?.throwIfAborted();
       progress();
       yield toFrame(f.frame_index, f.timestamp, pose, f.pose?.score ?? 0);
     }
   } catch (err) {
+    if (err instanceof VideoTooLongError) throw tooLong();
     if (err instanceof VideoDecodeError) throw new MediaError('corrupt', `invalid or corrupt video: ${err.message}`);
     throw err;
   }

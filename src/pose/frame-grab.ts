@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { resolveFfmpegPath } from './ffmpeg-path.ts';
+import { videoProblem } from './media-problems.ts';
 
 const MAX_FRAME_BYTES = 64 * 1024 * 1024;
 
@@ -29,7 +30,8 @@ export async function grabFrame(file: string, fileType: 'image' | 'video', times
     child.on('error', reject);
     child.on('close', (code) => {
       if (code === 0 && size > 0 && size <= MAX_FRAME_BYTES) resolve(Buffer.concat(chunks));
-      else reject(new Error(`could not extract a frame at ${timestampSeconds}s: ${stderr.trim() || `ffmpeg exited ${code}`}`));
+      // ffmpeg's stderr names the file and heap addresses: kept as the cause, for the log only.
+      else reject(new Error(`could not extract a frame at ${timestampSeconds}s: ${videoProblem(stderr)}`, { cause: new Error(stderr.trim() || `ffmpeg exited ${code}`) }));
     });
   });
 }

@@ -56,8 +56,12 @@ describe('video decoding', () => {
     expect(first.value && [first.value.image.width, first.value.image.height]).toEqual([404, 720]);
   });
 
-  it('rejects a file that is not a video', async () => {
-    await expect(probeVideo(fileURLToPath(import.meta.url))).rejects.toThrow(/cannot read video|no video stream/);
+  it('rejects a file that is not a video, in words that name neither the file nor a memory address', async () => {
+    const file = fileURLToPath(import.meta.url);
+    const error = await probeVideo(file).then(() => null, (e: Error) => e);
+    expect(error?.message).toMatch(/corrupt or unreadable|no video stream/);
+    expect(error?.message).not.toContain(path.basename(file));
+    expect(error?.message).not.toMatch(/0x[0-9a-f]{4,}/i);
   });
 
   it('resolves binaries from an explicit option, then the environment', () => {

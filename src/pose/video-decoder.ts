@@ -4,13 +4,23 @@
 import { spawn } from 'node:child_process';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { resolveFfmpegPath, resolveFfprobePath } from './ffmpeg-path.ts';
+import { ffmpegInputGuards, resolveFfmpegPath, resolveFfprobePath } from './ffmpeg-path.ts';
+import { MAX_VIDEO_SIDE } from './media-limits.ts';
+import { videoProblem, videoTooLarge } from './media-problems.ts';
 import type { RgbImage } from './pose-types.ts';
 
 const execFileAsync = promisify(execFile);
 
 export class VideoDecodeError extends Error {
   override readonly name = 'VideoDecodeError';
+}
+
+/** More frames than the caller accepts: the file's metadata may under-count them, so the decoder checks as it goes. */
+export class VideoTooLongError extends Error {
+  override readonly name = 'VideoTooLongError';
+  constructor(readonly maxFrameIndex: number) {
+    super(`the video has more than ${maxFrameIndex + 1} frames`);
+  }
 }
 
 export interface VideoInfo {
@@ -47,6 +57,8 @@ export interface VideoDecodeOptions {
   info?: VideoInfo;
   /** Buffer for the next frame (every byte is overwritten); default a new one per frame. */
   allocate?: (byteLength: number) => Uint8Array;
+  /** Source frame index beyond which decoding stops with a VideoTooLongError (default: no bound). */
+  maxFrameIndex?: number;
 }
 
 interface ProbeStream {
@@ -73,16 +85,18 @@ export async function probeVideo(file: string, opts: { ffprobePath?: string; sig
   try {
     ({ stdout } = await execFileAsync(
       resolveFfprobePath({ explicit: opts.ffprobePath }),
-      ['-v', 'error', '-print_format', 'json', '-show_streams', '-show_format', file],
+      ['-v', 'error', ...ffmpegInputGuards('file'), '-print_format', 'json', '-show_streams', '-show_format', file],
       { signal: opts.signal, maxBuffer: 8 * 1024 * 1024 },
     ));
   } catch (err) {
-    const msg = ((err as { stderr?: string }).stderr || (err as Error).message).trim().split('\n').pop();
-    throw new VideoDecodeError(`cannot read video: ${msg}`);
+    // ffprobe's stderr names the temp file and heap addresses: the user gets a fixed sentence, the log the cause.
+    const detail = ((err as { stderr?: string }).stderr || (err as Error).message).trim();
+    throw new VideoDecodeError(videoProblem(detail), { cause: err });
   }
   const json = JSON.parse(stdout) as { streams?: ProbeStream[]; format?: { duration?: string } };
   const v = json.streams?.find((s) => s.codec_type === 'video');
   if (!v || !v.width || !v.height) throw new VideoDecodeError('no video stream found');
+  if (Math.max(v.width, v.height) > MAX_VIDEO_SIDE) throw new VideoDecodeError(videoTooLarge(v.width, v.height, MAX_VIDEO_SIDE));
   // A `rotate` tag is clockwise; a display matrix rotation is counter-clockwise (ffprobe versions differ in which
   // they print, so the tag wins when both are present).
   const tag = v.tags?.rotate;
@@ -114,6 +128,9 @@ export function decodedSize(width: number, height: number, maxSide: number): { w
 export async function* decodeVideoFrames(file: string, opts: VideoDecodeOptions = {}): AsyncGenerator<VideoFrame> {
   const step = Math.max(1, Math.floor(opts.frameStep ?? 2));
   const info = opts.info ?? (await probeVideo(file, { ffprobePath: opts.ffprobePath, signal: opts.signal }));
+  // An abort that came before the child exists would never reach the 'abort' listener below.
+  opts.signal?.throwIfAborted();
+  const maxFrameIndex = opts.maxFrameIndex ?? Infinity;
   const out = decodedSize(info.width, info.height, opts.maxSide ?? 720);
   const frameBytes = out.width * out.height * 3;
   // ffmpeg shares the two cores with the pose workers, so it is kept cheap: one decoding thread (frame threads
@@ -122,7 +139,8 @@ export async function* decodeVideoFrames(file: string, opts: VideoDecodeOptions 
   const filters = [`select='not(mod(n\\,${step}))'`, `scale=${out.width}:${out.height}:flags=area`];
   const child = spawn(
     resolveFfmpegPath({ explicit: opts.ffmpegPath }),
-    ['-v', 'error', '-nostdin', '-threads', '1', '-i', file, '-an', '-sn', '-dn', '-filter_threads', '1', '-vf', filters.join(','),
+    ['-v', 'error', '-nostdin', ...ffmpegInputGuards('file'), '-max_pixels', String(MAX_VIDEO_SIDE ** 2), '-threads', '1',
+      '-i', file, '-an', '-sn', '-dn', '-filter_threads', '1', '-vf', filters.join(','),
       '-vsync', '0', '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
@@ -148,6 +166,7 @@ export async function* decodeVideoFrames(file: string, opts: VideoDecodeOptions 
         off += n;
         if (filled === frameBytes) {
           const index = k * step;
+          if (index > maxFrameIndex) throw new VideoTooLongError(maxFrameIndex);
           yield {
             index,
             timestamp: Math.round((index / info.fps) * 1000) / 1000,
@@ -163,7 +182,7 @@ export async function* decodeVideoFrames(file: string, opts: VideoDecodeOptions 
     }
     const code = await Promise.race([exited, spawnError.then((e) => Promise.reject(e))]);
     if (opts.signal?.aborted) throw opts.signal.reason instanceof Error ? opts.signal.reason : new Error('aborted');
-    if (code !== 0) throw new VideoDecodeError(`ffmpeg failed (${code}): ${stderr.trim().split('\n').pop() ?? ''}`);
+    if (code !== 0) throw new VideoDecodeError(videoProblem(stderr), { cause: new Error(`ffmpeg exited ${code}: ${stderr.trim()}`) });
     if (k === 0) throw new VideoDecodeError('video has no decodable frames');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new VideoDecodeError('ffmpeg not found');

@@ -47,6 +47,8 @@ export interface VideoPeopleOptions {
   subject?: SubjectChoice;
   signal?: AbortSignal;
   ffmpegPath?: string;
+  /** Source frame index beyond which decoding fails (VideoTooLongError). */
+  maxFrameIndex?: number;
   onKeyframe?: () => void;
 }
 
@@ -77,7 +79,9 @@ export async function locateVideoPeople(file: string, info: VideoInfo, opts: Vid
   };
   const estimator = opts.estimator;
   for await (const f of decodeVideoFrames(file, { frameStep: opts.frameStep * interval, maxSide: opts.maxSide, ffmpegPath: opts.ffmpegPath,
-    signal: opts.signal, info, allocate: (n) => estimator.pixelBuffer?.(n) ?? new Uint8Array(n) })) {
+    signal: opts.signal, info, maxFrameIndex: opts.maxFrameIndex, allocate: (n) => estimator.pixelBuffer?.(n) ?? new Uint8Array(n) })) {
+    // Frames already decoded ahead must not turn into requests once the work is called off.
+    opts.signal?.throwIfAborted();
     ({ scaleX, scaleY } = f);
     const people = estimator.people(f.image, { model: opts.model, signal: opts.signal, sequence: true });
     people.catch(() => undefined);
@@ -114,6 +118,7 @@ export interface TrackSubjectOptions {
   trackLag: number;
   signal?: AbortSignal;
   ffmpegPath?: string;
+  maxFrameIndex?: number;
 }
 
 /** Pass 2: the subject's pose on every analysed frame, in frame order. */
@@ -135,10 +140,11 @@ export async function* trackSubject(file: string, info: VideoInfo, scene: VideoP
   };
   const estimator = opts.estimator;
   const decoded = decodeVideoFrames(file, { frameStep: opts.frameStep, maxSide: opts.maxSide, ffmpegPath: opts.ffmpegPath,
-    signal: opts.signal, info, allocate: (n) => estimator.pixelBuffer?.(n) ?? new Uint8Array(n) });
+    signal: opts.signal, info, maxFrameIndex: opts.maxFrameIndex, allocate: (n) => estimator.pixelBuffer?.(n) ?? new Uint8Array(n) });
   // Frames are decoded ahead: a frame's crop waits for the answer `lag` frames back, and the next frame must then be
   // ready at once (read through the pipe only when asked for, a 2.7 MB frame leaves a worker idle for milliseconds).
   for await (const f of readAhead(decoded, READ_AHEAD_FRAMES)) {
+    opts.signal?.throwIfAborted();
     const frame = f.index / opts.frameStep;
     // Frame t − lag must be answered before frame t's crop is settled (with lag frames in flight, it is the oldest).
     while (pending.length > 0 && pending[0]!.frame <= frame - lag) yield await finish();

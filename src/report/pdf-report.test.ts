@@ -1,6 +1,6 @@
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { renderAnalysisReport, type AnalysisReportInput, type ReportView } from './pdf-report.ts';
+import { renderAnalysisReport, REPORT_PICTURE_MAX_SIDE, type AnalysisReportInput, type ReportView } from './pdf-report.ts';
 import { reportText } from './report-text.ts';
 
 /**
@@ -134,6 +134,22 @@ describe('renderAnalysisReport', () => {
       if (views.length > 0) expect(drawnText(pdf)).toContain('No overlay picture available');
     }
   });
+
+  it('embeds a big picture as a JPEG of at most REPORT_PICTURE_MAX_SIDE px, keeping the report small', async () => {
+    // Blurred noise compresses like a photo does: a full-size PNG of it is megabytes.
+    const noise = { width: 3000, height: 2000, channels: 3 as const, background: '#808080', noise: { type: 'gaussian' as const, mean: 128, sigma: 40 } };
+    const picture = await sharp({ create: noise }).blur(1.5).png().toBuffer();
+    expect(picture.length).toBeGreaterThan(3 * 1024 * 1024);
+    const pdf = await renderAnalysisReport(reportInput({ views: [sideView({ overlayPng: picture })] }));
+    expectValidPdf(pdf);
+    const source = pdf.toString('latin1');
+    const image = /\/Subtype \/Image[^]*?>>/.exec(source)?.[0] ?? '';
+    expect(image).toContain('/DCTDecode');
+    const width = Number(/\/Width (\d+)/.exec(image)?.[1]);
+    const height = Number(/\/Height (\d+)/.exec(image)?.[1]);
+    expect([width, height]).toEqual([REPORT_PICTURE_MAX_SIDE, REPORT_PICTURE_MAX_SIDE * 2 / 3]);
+    expect(pdf.length).toBeLessThan(1024 * 1024);
+  }, 60_000);
 
   it('draws hostile text as inert text', async () => {
     const hostile = '<script>alert(1)</script> ) Tj ET BT /F1 99 Tf (pwned) Tj \\) \\( \u0000\u0007\u001b[31m\u202Egnp.exe';

@@ -1,4 +1,6 @@
 import PDFDocument from 'pdfkit';
+import sharp from 'sharp';
+import { MAX_IMAGE_PIXELS } from '../pose/media-limits.ts';
 import { bandColour, clampPercent, formatDate, reportText } from './report-text.ts';
 
 export interface ReportMetric {
@@ -87,11 +89,13 @@ export async function renderAnalysisReport(input: AnalysisReportInput, options: 
     doc.on('error', reject);
   });
 
+  // Prepared before drawing: pdfkit's drawing is synchronous, the re-encoding is not.
+  const pictures = await Promise.all(input.views.map((view) => reportPicture(view.overlayPng)));
   drawCover(doc, input);
-  for (const view of input.views) {
+  input.views.forEach((view, i) => {
     doc.addPage();
-    drawView(doc, view);
-  }
+    drawView(doc, view, pictures[i]);
+  });
   drawFooters(doc, reportText(analysis.session_id, 80), reportText(user.email, 120));
   doc.end();
   return finished;
@@ -168,7 +172,35 @@ function drawCover(doc: Doc, { analysis, user, summary, views }: AnalysisReportI
   );
 }
 
-function drawView(doc: Doc, view: ReportView): void {
+/**
+ * Longest side, in px, of a picture embedded in the report. The picture box is about 500 × 235 pt, so 1200 px is
+ * near 170 dpi across it: sharp on paper, while the picture costs a few hundred kB instead of a full-size PNG.
+ */
+export const REPORT_PICTURE_MAX_SIDE = 1200;
+/** JPEG quality of an embedded picture: photos with drawn lines, where 80 shows no artefacts at print size. */
+const REPORT_PICTURE_QUALITY = 80;
+/** Flattened onto the picture box's own colour, so a transparent overlay looks as it would have. */
+const PICTURE_BOX = '#f4f6f8';
+
+/**
+ * The picture as the report embeds it: at most `REPORT_PICTURE_MAX_SIDE` on its longest side, as JPEG. Undefined
+ * when there is none or it cannot be read (the report then shows its placeholder rather than fail).
+ */
+async function reportPicture(picture: Buffer | undefined): Promise<Buffer | undefined> {
+  if (!picture || picture.length === 0) return undefined;
+  try {
+    return await sharp(picture, { limitInputPixels: MAX_IMAGE_PIXELS })
+      .rotate()
+      .resize(REPORT_PICTURE_MAX_SIDE, REPORT_PICTURE_MAX_SIDE, { fit: 'inside', withoutEnlargement: true })
+      .flatten({ background: PICTURE_BOX })
+      .jpeg({ quality: REPORT_PICTURE_QUALITY, mozjpeg: true })
+      .toBuffer();
+  } catch {
+    return undefined;
+  }
+}
+
+function drawView(doc: Doc, view: ReportView, picture: Buffer | undefined): void {
   const width = contentWidth(doc);
   const score = Math.round(clampPercent(view.overall_score));
   const name = capitalize(reportText(view.view, 20));
@@ -183,7 +215,7 @@ function drawView(doc: Doc, view: ReportView): void {
   doc.font('Helvetica').fontSize(8).text('OVERALL SCORE', MARGIN + width - 100, MARGIN + 27, { width: 100, align: 'center' });
   doc.y = MARGIN + 56;
 
-  drawOverlay(doc, view.overlayPng, view.overlayCaption);
+  drawOverlay(doc, picture, view.overlayCaption);
   if (view.warnings.length > 0) drawWarnings(doc, view.warnings);
   drawMetricTable(doc, view.metrics);
   drawFeedback(doc, view);
@@ -193,7 +225,7 @@ function drawOverlay(doc: Doc, picture: Buffer | undefined, caption: string | un
   const width = contentWidth(doc);
   const boxHeight = 250;
   const top = doc.y;
-  doc.rect(MARGIN, top, width, boxHeight).fill('#f4f6f8');
+  doc.rect(MARGIN, top, width, boxHeight).fill(PICTURE_BOX);
   let drawn = false;
   if (picture && picture.length > 0) {
     try {

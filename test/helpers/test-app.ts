@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import pg from 'pg';
+import type { DestinationStream } from 'pino';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -105,7 +106,7 @@ export async function openTestStudioAdapters(database: DatabaseHandle, config: C
 
 export async function createTestApp(
   overrides: DeepPartial<Config> = {},
-  options: { estimator?: PoseEstimator; storageRoot?: string } = {},
+  options: { estimator?: PoseEstimator; storageRoot?: string; logDestination?: DestinationStream } = {},
 ): Promise<TestApp> {
   const db = await openTestDatabase();
   await migrate(db.database);
@@ -115,6 +116,7 @@ export async function createTestApp(
   const studio = await openTestStudioAdapters(db.database, config, { storageRoot: options.storageRoot });
   const app = await buildApp({
     config, jwtSecret: TEST_JWT_SECRET, database: db.database, rateLimiter, pubsub, ...studio, estimator: options.estimator,
+    logDestination: options.logDestination,
   });
   await app.ready();
   return {

@@ -44,7 +44,8 @@ describe('analysis jobs', () => {
 
   it('analyses every view of 20 concurrent two-view sessions exactly once', async () => {
     const estimator = new FakePoseEstimator();
-    const t = await createTestApp({ jobs: { concurrency: 2 } }, { estimator });
+    // Five uploads per user at once: this test is about the queue, not the per-user upload bound.
+    const t = await createTestApp({ jobs: { concurrency: 2 }, uploads: { concurrencyPerUser: 5, concurrencyTotal: 20 } }, { estimator });
     apps.push(t);
     const users = await Promise.all(Array.from({ length: 4 }, () => newUser(t.app)));
     const ids = await Promise.all(Array.from({ length: 20 }, (_, i) => uploadTwoViews(t, users[i % 4]!, `load_${i}`)));

@@ -217,6 +217,8 @@ beforeAll(async () => {
   t = await createTestApp({
     uploads: { webhookSecret: WEBHOOK_SECRET },
     auth: { ipAttempts: 1_000_000, emailAttempts: 1_000_000, ipAttemptCeiling: 1_000_000 },
+    // The fuzz opens a fresh live session per case: the open-session ceilings have their own tests.
+    liveLimits: { openSessionsPerUser: 1_000_000, openSessionsPerIp: 1_000_000 },
   }, { storageRoot });
   [user, admin] = await Promise.all([newUser(t.app), newUser(t.app)]);
   await createUsersRepository(t.database.db).setAdmin(admin.id, true);

@@ -35,7 +35,16 @@ export interface LiveSessionsTable {
   good_seconds: number | null;
   mild_seconds: number | null;
   bad_seconds: number | null;
+  /** Since 007: the IP that started an anonymous session; null for owned ones and older sessions. */
+  client_ip: ColumnType<string | null, string | null | undefined, never>;
   created_at: ColumnType<Date, Date | undefined, never>;
+}
+
+/** Since 007: events stored per subject (`user:<id>`, `ip:<address>`) per UTC day, for the daily ceiling. */
+export interface LiveEventCountsTable {
+  subject: string;
+  day: ColumnType<string, string, never>;
+  events: number;
 }
 
 export interface PostureEventsTable {
@@ -92,6 +101,10 @@ export interface AnalysesTable {
   created_at: ColumnType<Date, Date | undefined, never>;
   started_at: Date | null;
   finished_at: Date | null;
+  /** The attempt that holds the analysis (set at claim); null when none does. */
+  attempt_id: ColumnType<string | null, string | null | undefined, string | null>;
+  /** Refreshed by the holding attempt while it works; a stale one means that attempt is gone. */
+  heartbeat_at: ColumnType<Date | null, Date | null | undefined, Date | string | null>;
 }
 
 export interface MediaFilesTable {
@@ -113,6 +126,7 @@ export interface DatabaseSchema {
   schema_migrations: SchemaMigrationsTable;
   live_sessions: LiveSessionsTable;
   posture_events: PostureEventsTable;
+  live_event_counts: LiveEventCountsTable;
   calibrations: CalibrationsTable;
   device_metrics: DeviceMetricsTable;
 }

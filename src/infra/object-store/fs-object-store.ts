@@ -110,7 +110,9 @@ export class FsObjectStore implements ObjectStore {
       throw translate(error, key);
     });
     if (!stat?.isFile()) return null;
-    return { size: stat.size, contentType: await this.contentTypeOf(key) };
+    const meta = await this.metaOf(key);
+    // An object without metadata (written by hand) still gets a version that changes with each write of its file.
+    return { size: stat.size, contentType: meta.contentType, version: meta.version ?? `f${stat.ino}-${stat.mtimeMs}-${stat.size}` };
   }
 
   async move(fromKey: string, toKey: string): Promise<void> {
@@ -169,7 +171,9 @@ export class FsObjectStore implements ObjectStore {
 
   async signedGetUrl(key: string, opts: { expiresInSeconds: number; filename?: string }): Promise<string> {
     assertValidKey(key);
-    return this.signer.signedUrl('GET', key, opts);
+    // Nothing there yet: a version no object has, so the URL never serves what a later upload puts at the key.
+    const version = (await this.head(key))?.version ?? 'none';
+    return this.signer.signedUrl('GET', key, { ...opts, version });
   }
 
   async signedPutUrl(key: string, opts: { expiresInSeconds: number; contentType?: string }): Promise<string> {
@@ -192,7 +196,8 @@ export class FsObjectStore implements ObjectStore {
     const metaDest = this.metaPath(key);
     const metaTmp = `${tmp}.meta`;
     try {
-      await fs.writeFile(metaTmp, JSON.stringify({ contentType: contentType ?? DEFAULT_CONTENT_TYPE }), { flag: 'wx' });
+      const meta = { contentType: contentType ?? DEFAULT_CONTENT_TYPE, version: randomUUID() };
+      await fs.writeFile(metaTmp, JSON.stringify(meta), { flag: 'wx' });
       await renameMakingParents(metaTmp, metaDest);
       await renameMakingParents(tmp, dest);
     } catch (error) {
@@ -204,14 +209,18 @@ export class FsObjectStore implements ObjectStore {
     }
   }
 
-  private async contentTypeOf(key: string): Promise<string> {
+  private async metaOf(key: string): Promise<{ contentType: string; version?: string }> {
+    const fallback = CONTENT_TYPES[path.extname(key).toLowerCase()] ?? DEFAULT_CONTENT_TYPE;
     try {
-      const meta = JSON.parse(await fs.readFile(this.metaPath(key), 'utf8')) as { contentType?: unknown };
-      if (typeof meta.contentType === 'string') return meta.contentType;
+      const meta = JSON.parse(await fs.readFile(this.metaPath(key), 'utf8')) as { contentType?: unknown; version?: unknown };
+      return {
+        contentType: typeof meta.contentType === 'string' ? meta.contentType : fallback,
+        ...(typeof meta.version === 'string' ? { version: meta.version } : {}),
+      };
     } catch {
       // Missing or unreadable metadata: fall back to the extension.
+      return { contentType: fallback };
     }
-    return CONTENT_TYPES[path.extname(key).toLowerCase()] ?? DEFAULT_CONTENT_TYPE;
   }
 
   private blobPath(key: string): string {

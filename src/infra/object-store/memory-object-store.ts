@@ -11,7 +11,8 @@ import type { UrlSigner } from './url-signer.ts';
  * routes, like the local-disk store's.
  */
 export class MemoryObjectStore implements ObjectStore {
-  private readonly objects = new Map<string, { data: Buffer; contentType: string }>();
+  private readonly objects = new Map<string, { data: Buffer; contentType: string; version: string }>();
+  private writes = 0;
 
   constructor(private readonly signer: UrlSigner) {}
 
@@ -20,13 +21,13 @@ export class MemoryObjectStore implements ObjectStore {
     const chunks: Buffer[] = [];
     for await (const chunk of limitedChunks(body, opts)) chunks.push(chunk);
     const data = Buffer.concat(chunks);
-    this.objects.set(key, { data, contentType: opts.contentType ?? DEFAULT_CONTENT_TYPE });
+    this.objects.set(key, { data, contentType: opts.contentType ?? DEFAULT_CONTENT_TYPE, version: this.nextVersion() });
     return { size: data.length };
   }
 
   async putBuffer(key: string, body: Uint8Array, opts: { contentType?: string } = {}): Promise<void> {
     assertValidKey(key);
-    this.objects.set(key, { data: Buffer.from(body), contentType: opts.contentType ?? DEFAULT_CONTENT_TYPE });
+    this.objects.set(key, { data: Buffer.from(body), contentType: opts.contentType ?? DEFAULT_CONTENT_TYPE, version: this.nextVersion() });
   }
 
   async get(key: string, opts: GetOptions = {}): Promise<Readable> {
@@ -42,14 +43,14 @@ export class MemoryObjectStore implements ObjectStore {
   async head(key: string): Promise<ObjectInfo | null> {
     assertValidKey(key);
     const object = this.objects.get(key);
-    return object ? { size: object.data.length, contentType: object.contentType } : null;
+    return object ? { size: object.data.length, contentType: object.contentType, version: object.version } : null;
   }
 
   async move(fromKey: string, toKey: string): Promise<void> {
     assertValidKey(toKey);
     const object = this.find(fromKey);
     this.objects.delete(fromKey);
-    this.objects.set(toKey, object);
+    this.objects.set(toKey, { ...object, version: this.nextVersion() });
   }
 
   async delete(key: string): Promise<void> {
@@ -74,7 +75,7 @@ export class MemoryObjectStore implements ObjectStore {
 
   async signedGetUrl(key: string, opts: { expiresInSeconds: number; filename?: string }): Promise<string> {
     assertValidKey(key);
-    return this.signer.signedUrl('GET', key, opts);
+    return this.signer.signedUrl('GET', key, { ...opts, version: this.objects.get(key)?.version ?? 'none' });
   }
 
   async signedPutUrl(key: string, opts: { expiresInSeconds: number; contentType?: string }): Promise<string> {
@@ -84,7 +85,11 @@ export class MemoryObjectStore implements ObjectStore {
 
   async ping(): Promise<void> {}
 
-  private find(key: string): { data: Buffer; contentType: string } {
+  private nextVersion(): string {
+    return `m${++this.writes}`;
+  }
+
+  private find(key: string): { data: Buffer; contentType: string; version: string } {
     assertValidKey(key);
     const object = this.objects.get(key);
     if (!object) throw new ObjectNotFoundError(key);

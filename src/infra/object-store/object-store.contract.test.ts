@@ -78,7 +78,7 @@ function contract(name: string, open: () => Promise<StoreHarness>, { streamsToBa
         contentType: 'video/mp4',
       })).toEqual({ size: 11 });
       expect((await store.getBuffer(key)).toString()).toBe('hello world');
-      expect(await store.head(key)).toEqual({ size: 11, contentType: 'video/mp4' });
+      expect(await store.head(key)).toMatchObject({ size: 11, contentType: 'video/mp4' });
       expect((await digestOf(await store.get(key, { range: { start: 6, end: 10 } }))).size).toBe(5);
 
       const json = `${uniquePrefix()}/detailed_front.json`;
@@ -211,7 +211,7 @@ function contract(name: string, open: () => Promise<StoreHarness>, { streamsToBa
       await store.putBuffer(to, Buffer.from('older object'), { contentType: 'video/mp4' });
       await store.move(from, to);
       expect((await store.getBuffer(to)).toString()).toBe('new bytes');
-      expect(await store.head(to)).toEqual({ size: 9, contentType: 'image/jpeg' });
+      expect(await store.head(to)).toMatchObject({ size: 9, contentType: 'image/jpeg' });
       await expectNothingLeft(h, from);
       expect(await store.list(`uploads-pending/${base.replaceAll('/', '-')}/`)).toEqual([]);
       if (h.rootDir) {
@@ -283,7 +283,7 @@ function contract(name: string, open: () => Promise<StoreHarness>, { streamsToBa
       const put = await h.fetchUrl(url, { method: 'PUT', body, headers: { 'content-type': 'video/mp4' } });
       expect(put.status).toBe(200);
       expect((await store.getBuffer(key)).equals(body)).toBe(true);
-      expect(await store.head(key)).toEqual({ size: body.length, contentType: 'video/mp4' });
+      expect(await store.head(key)).toMatchObject({ size: body.length, contentType: 'video/mp4' });
     });
 
     it('answers ping', async () => {

@@ -53,6 +53,12 @@ export interface GetOptions {
 export interface ObjectInfo {
   size: number;
   contentType?: string;
+  /**
+   * Tells this object apart from any other ever stored at the same key (a put after a delete, a move onto it), even
+   * with the same bytes: signed GET URLs of the stores the API serves pin it. Absent on S3, whose presigned URLs S3
+   * itself serves.
+   */
+  version?: string;
 }
 
 export const DEFAULT_CONTENT_TYPE = 'application/octet-stream';
@@ -186,10 +192,50 @@ function nextOrAbort<T>(iterator: AsyncIterator<T>, signal: AbortSignal): Promis
   });
 }
 
-/** `attachment` with an ASCII fallback and the exact UTF-8 name (RFC 6266 / 5987); quotes and controls removed. */
-export function attachmentDisposition(filename: string): string {
-  // eslint-disable-next-line no-control-regex
-  const clean = filename.replace(/[\u0000-\u001f\u007f"\\/]/g, '_').slice(0, 200) || 'download';
+/** `attachment` with an ASCII fallback and the exact UTF-8 name (RFC 6266 / 5987), made safe by `safeDownloadName`. */
+export function attachmentDisposition(filename: string, contentType?: string): string {
+  const clean = safeDownloadName(filename, contentType);
   const ascii = clean.replace(/[^\x20-\x7e]/g, '_');
   return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(clean)}`;
+}
+
+/** The extensions a download may keep for each content type we store; the first is the one added otherwise. */
+const SAFE_EXTENSIONS: Readonly<Record<string, readonly string[]>> = {
+  'video/mp4': ['mp4'], 'video/x-m4v': ['m4v', 'mp4'], 'video/quicktime': ['mov'], 'video/x-msvideo': ['avi'],
+  'video/x-matroska': ['mkv'], 'video/webm': ['webm'], 'video/x-ms-wmv': ['wmv'], 'video/x-flv': ['flv'],
+  'image/jpeg': ['jpg', 'jpeg'], 'image/png': ['png'], 'image/bmp': ['bmp'], 'image/tiff': ['tiff', 'tif'],
+  'image/webp': ['webp'], 'application/json': ['json'], 'application/pdf': ['pdf'], 'text/csv': ['csv'],
+};
+
+/**
+ * A download name a user chose, made harmless: no control characters (CR/LF would split the header), no bidi
+ * controls (`evil\u202Egpj.html` displays as `evilhtml.jpg`), no quotes or path separators, at most 200 characters,
+ * and an extension that matches the content type served, added when the name's own does not (`x.html` served as a
+ * JPEG is saved as `x.html.jpg`, so no file manager opens it as a page). Unknown types get `.bin`.
+ */
+export function safeDownloadName(filename: string, contentType?: string): string {
+  const clean = filename
+    // eslint-disable-next-line no-control-regex
+    .replace(/[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ufeff]/g, '')
+    .replace(/["\\/]/g, '_')
+    .trim()
+    .slice(0, 200) || 'download';
+  const type = (contentType ?? DEFAULT_CONTENT_TYPE).split(';')[0]!.trim().toLowerCase();
+  const allowed = SAFE_EXTENSIONS[type] ?? familyExtensions(type);
+  const dot = clean.lastIndexOf('.');
+  const ext = dot > 0 ? clean.slice(dot + 1).toLowerCase() : '';
+  return allowed.includes(ext) ? clean : `${clean}.${allowed[0]}`;
+}
+
+/** A client may declare any `image/*` or `video/*` type for its upload: any extension of that family is as safe. */
+function familyExtensions(type: string): readonly string[] {
+  const family = type.split('/')[0];
+  if (family !== 'image' && family !== 'video') return ['bin'];
+  return Object.entries(SAFE_EXTENSIONS).filter(([t]) => t.startsWith(`${family}/`)).flatMap(([, exts]) => exts);
+}
+
+/** The content type our keys' extensions stand for (every stored key is built with one), for names signed blind. */
+export function contentTypeOfKey(key: string): string | undefined {
+  const ext = key.slice(key.lastIndexOf('.') + 1).toLowerCase();
+  return Object.entries(SAFE_EXTENSIONS).find(([, exts]) => exts.includes(ext))?.[0];
 }

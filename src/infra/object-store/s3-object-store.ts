@@ -6,7 +6,7 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { Readable } from 'node:stream';
 import { isAppError } from '../../errors/app-error.ts';
 import {
-  abortReason, assertValidKey, assertValidPrefix, attachmentDisposition, DEFAULT_CONTENT_TYPE, limitedChunks, ObjectNotFoundError,
+  abortReason, assertValidKey, assertValidPrefix, attachmentDisposition, contentTypeOfKey, DEFAULT_CONTENT_TYPE, limitedChunks, ObjectNotFoundError,
   ObjectStoreUnavailableError, ObjectTooLargeError, type GetOptions, type ObjectInfo, type ObjectStore,
   type PutOptions,
 } from './object-store.ts';
@@ -174,7 +174,7 @@ export class S3ObjectStore implements ObjectStore {
     assertValidKey(key);
     const command = new GetObjectCommand({
       Bucket: this.bucket, Key: key,
-      ...(opts.filename !== undefined ? { ResponseContentDisposition: attachmentDisposition(opts.filename) } : {}),
+      ...(opts.filename !== undefined ? { ResponseContentDisposition: attachmentDisposition(opts.filename, contentTypeOfKey(key)) } : {}),
     });
     return getSignedUrl(this.client, command, { expiresIn: opts.expiresInSeconds });
   }

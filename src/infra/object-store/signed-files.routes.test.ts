@@ -47,6 +47,48 @@ describe('signed-files routes (local disk store, via inject)', () => {
     expect(JSON.parse(res.body.toString())).toMatchObject({ error: 'File not found', code: 'not_found' });
   });
 
+  it('does not serve, through a URL signed for one object, the next object uploaded under the same key', async () => {
+    const key = 'videos/u1/reused/cx_front.jpg';
+    await h.store.putBuffer(key, Buffer.from('first upload'), { contentType: 'image/jpeg' });
+    const url = await h.store.signedGetUrl(key, { expiresInSeconds: 60 });
+    expect((await h.fetchUrl(url)).body.toString()).toBe('first upload');
+    await h.store.delete(key);
+    await h.store.putBuffer(key, Buffer.from('<script>later</script>'), { contentType: 'image/jpeg' });
+    for (const method of ['GET', 'HEAD']) {
+      const stale = await h.fetchUrl(url, { method });
+      expect(stale.status).toBe(404);
+      expect(stale.body.toString()).not.toContain('later');
+    }
+    // The same bytes again are still another object; dropping the version from the URL breaks its signature.
+    await h.store.putBuffer(key, Buffer.from('first upload'), { contentType: 'image/jpeg' });
+    expect((await h.fetchUrl(url)).status).toBe(404);
+    const unversioned = new URL(url);
+    unversioned.searchParams.delete('v');
+    expect((await h.fetchUrl(unversioned.toString())).status).toBe(403);
+    expect((await h.fetchUrl(await h.store.signedGetUrl(key, { expiresInSeconds: 60 }))).status).toBe(200);
+  });
+
+  it('never serves an object uploaded after its URL was signed for a missing key', async () => {
+    const key = 'videos/u1/later/cx_left.jpg';
+    const url = await h.store.signedGetUrl(key, { expiresInSeconds: 60 });
+    await h.store.putBuffer(key, Buffer.from('arrived later'), { contentType: 'image/jpeg' });
+    expect((await h.fetchUrl(url)).status).toBe(404);
+  });
+
+  it('sanitises user-chosen download names: no bidi or control characters, an extension matching the type', async () => {
+    const key = 'videos/u1/names/cx_front.jpg';
+    await h.store.putBuffer(key, Buffer.from('jpeg bytes'), { contentType: 'image/jpeg' });
+    const bidi = await h.fetchUrl(await h.store.signedGetUrl(key, { expiresInSeconds: 60, filename: 'evil\u202Egpj.html' }));
+    expect(bidi.status).toBe(200);
+    expect(bidi.header('content-disposition')).toBe(`attachment; filename="evilgpj.html.jpg"; filename*=UTF-8''evilgpj.html.jpg`);
+    const split = await h.fetchUrl(await h.store.signedGetUrl(key, { expiresInSeconds: 60, filename: 'a\r\nSet-Cookie: x=1\r\n.jpg' }));
+    expect(split.status).toBe(200);
+    expect(split.header('set-cookie')).toBeUndefined();
+    expect(split.header('content-disposition')).toBe(`attachment; filename="aSet-Cookie: x=1.jpg"; filename*=UTF-8''aSet-Cookie%3A%20x%3D1.jpg`);
+    const kept = await h.fetchUrl(await h.store.signedGetUrl(key, { expiresInSeconds: 60, filename: 'Mé.JPEG' }));
+    expect(kept.header('content-disposition')).toBe(`attachment; filename="M_.JPEG"; filename*=UTF-8''M%C3%A9.JPEG`);
+  });
+
   it('answers 403 {error} for missing, forged or expired signatures and a changed filename', async () => {
     await h.store.putBuffer('videos/u1/s3/cx_back.mp4', Buffer.from('x'));
     const url = new URL(await h.store.signedGetUrl('videos/u1/s3/cx_back.mp4', { expiresInSeconds: 60, filename: 'a.mp4' }));
@@ -72,7 +114,7 @@ describe('signed-files routes (local disk store, via inject)', () => {
     const ok = await h.fetchUrl(url, { method: 'PUT', body: Buffer.from('movie'), headers: { 'content-type': 'video/quicktime' } });
     expect(ok.status).toBe(200);
     expect(JSON.parse(ok.body.toString())).toEqual({ size: 5 });
-    expect(await h.store.head(key)).toEqual({ size: 5, contentType: 'video/quicktime' });
+    expect(await h.store.head(key)).toMatchObject({ size: 5, contentType: 'video/quicktime' });
 
     const big = 'videos/u1/s4/cx_front.mov';
     const tooBig = await h.fetchUrl(await h.store.signedPutUrl(big, { expiresInSeconds: 60 }), {
@@ -109,6 +151,19 @@ describe('verifySignedRequest', () => {
     }
     const later = new UrlSigner({ secret: 's'.repeat(32), baseUrl: '', now: () => 1_700_000_031_000 });
     expect(verifySignedRequest(later, { method: 'GET', key: 'a/b c/d.png', query })).toEqual({ ok: false, reason: 'expired' });
+  });
+});
+
+describe('safeDownloadName', () => {
+  it('strips bidi, control and separator characters and adds the extension of the served type', async () => {
+    const { safeDownloadName } = await import('./object-store.ts');
+    expect(safeDownloadName('evil\u202Egpj.html', 'image/jpeg')).toBe('evilgpj.html.jpg');
+    expect(safeDownloadName('\u2067x\u2069\u200F.mp4\u0000', 'video/mp4')).toBe('x.mp4');
+    expect(safeDownloadName('../../etc/passwd', 'text/csv')).toBe('.._.._etc_passwd.csv');
+    expect(safeDownloadName('page.html', undefined)).toBe('page.html.bin');
+    expect(safeDownloadName('clip.mov', 'video/mp4')).toBe('clip.mov.mp4');
+    expect(safeDownloadName('photo.png', 'image/x-custom')).toBe('photo.png'); // any image extension for an image type
+    expect(safeDownloadName('\u202E\r\n', 'application/pdf')).toBe('download.pdf');
   });
 });
 

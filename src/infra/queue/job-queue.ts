@@ -18,6 +18,31 @@ export interface JobContext<N extends JobName> {
   /** 0 on the first try. */
   retryCount: number;
   isLastAttempt: boolean;
+  /**
+   * Aborted when the job must stop: its lease is about to run out (the queue would offer it again), the process is
+   * shutting down, or the handler's own cancel (a deleted analysis). The reason is a `JobAbortedError`.
+   */
+  signal: AbortSignal;
+}
+
+export type JobAbortReason = 'lease' | 'shutdown' | 'cancelled';
+
+/** Why a job's signal was aborted; the handler decides from `reason` whether another attempt makes sense. */
+export class JobAbortedError extends Error {
+  override readonly name = 'JobAbortedError';
+  constructor(readonly reason: JobAbortReason, message: string) {
+    super(message);
+  }
+}
+
+/**
+ * When a job's signal is aborted for its lease: a margin before the lease ends (a tenth of it, 1 to 30 s), so the
+ * work has stopped and its claim is released before the queue offers the job again.
+ */
+export function leaseAbortMs(leaseSeconds: number): number {
+  const lease = leaseSeconds * 1000;
+  const margin = Math.min(30_000, Math.max(1_000, lease / 10));
+  return Math.max(lease / 2, lease - margin);
 }
 
 export type JobHandler<N extends JobName> = (job: JobContext<N>) => Promise<void>;
@@ -33,6 +58,7 @@ export interface JobQueue {
   work<N extends JobName>(name: N, handler: JobHandler<N>, options?: { concurrency?: number }): Promise<void>;
   /** Jobs waiting per queue. */
   stats(): Promise<Record<string, number>>;
+  /** Aborts the signal of every job in hand (reason `shutdown`), then waits for their handlers to return. */
   stop(): Promise<void>;
 }
 

@@ -1,6 +1,6 @@
 import PgBoss from 'pg-boss';
 import type { DatabaseHandle } from '../db/database.ts';
-import type { JobHandler, JobMap, JobName, JobQueue, SqlExecutor } from './job-queue.ts';
+import { JobAbortedError, leaseAbortMs, type JobHandler, type JobMap, type JobName, type JobQueue, type SqlExecutor } from './job-queue.ts';
 
 const QUEUE_INSTALL_LOCK_KEY = 7_301_043;
 
@@ -61,6 +61,8 @@ export async function openPgBossQueue(database: DatabaseHandle, options: QueueOp
 
   let stopping: Promise<void> | null = null;
   const retryLimits: Record<string, number> = { 'analyse-session': options.retryLimit, 'analyse-session-dead': 5 };
+  /** The jobs this process has in hand, so a shutdown can tell each to stop instead of waiting for it to finish. */
+  const inHand = new Set<AbortController>();
 
   return {
     async send(name, data, sendOptions = {}) {
@@ -73,13 +75,26 @@ export async function openPgBossQueue(database: DatabaseHandle, options: QueueOp
           batchSize: 1, includeMetadata: true, pollingIntervalSeconds: options.pollIntervalSeconds,
         }, async (jobs) => {
           for (const job of jobs as Array<PgBoss.JobWithMetadata<JobMap[N]>>) {
-            await handler({
-              id: job.id,
-              name,
-              data: job.data,
-              retryCount: job.retryCount,
-              isLastAttempt: job.retryCount >= (retryLimits[name] ?? 0),
-            });
+            const controller = new AbortController();
+            if (stopping) controller.abort(new JobAbortedError('shutdown', 'The worker is shutting down'));
+            // pg-boss gives the job up at the lease but cannot stop the handler: without this the work would go on
+            // beside the retry it hands out.
+            const lease = setTimeout(() => controller.abort(new JobAbortedError('lease',
+              `The work did not finish within its ${options.leaseSeconds} s time limit (the job's lease)`)), leaseAbortMs(options.leaseSeconds));
+            inHand.add(controller);
+            try {
+              await handler({
+                id: job.id,
+                name,
+                data: job.data,
+                retryCount: job.retryCount,
+                isLastAttempt: job.retryCount >= (retryLimits[name] ?? 0),
+                signal: controller.signal,
+              });
+            } finally {
+              clearTimeout(lease);
+              inHand.delete(controller);
+            }
           }
         });
       }
@@ -94,7 +109,12 @@ export async function openPgBossQueue(database: DatabaseHandle, options: QueueOp
     },
     stop() {
       // Idempotent: the process's shutdown and the adapters' close may both ask.
-      stopping ??= boss.stop({ graceful: true, wait: true, timeout: 10_000 });
+      if (!stopping) {
+        // The signal first: handlers that honour it return within about a second, so the graceful stop is quick.
+        const reason = new JobAbortedError('shutdown', 'The worker is shutting down');
+        for (const controller of inHand) controller.abort(reason);
+        stopping = boss.stop({ graceful: true, wait: true, timeout: 10_000 });
+      }
       return stopping;
     },
   };
