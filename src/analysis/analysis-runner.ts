@@ -70,7 +70,8 @@ export class AnalysisRunner {
   /**
    * Claims the analysis for this attempt. A claim is refused while another attempt's heartbeat is fresh, so a retried
    * job never runs beside a live one; it waits instead, since that attempt may be a process that just died (its
-   * heartbeat goes stale within three intervals) and the job must not be dropped. Null: finished or deleted.
+   * heartbeat goes stale within three intervals) and the job must not be dropped. Null: finished or deleted. Throws
+   * when the job is aborted meanwhile, so the queue tries it again.
    */
   private async claim(job: JobContext<'analyse-session'>, attemptId: string, heartbeatSeconds: number): Promise<Analysis | null> {
     const { analyses } = this.deps;
@@ -82,8 +83,10 @@ export class AnalysisRunner {
       if (row.status === 'in_progress') {
         try {
           await delay(heartbeatSeconds * 1000, undefined, { signal: job.signal });
-        } catch {
-          return null; // lease or shutdown: the queue offers the job again
+        } catch (error) {
+          // Lease or shutdown while waiting: fail this try so the queue offers the job again. Returning would
+          // complete the job and leave the analysis in_progress with nobody to finish it.
+          throw job.signal.reason instanceof Error ? job.signal.reason : error;
         }
       }
     }

@@ -58,9 +58,14 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+/** Services: when one returns it has closed all it owns, and a library's leftover timer must not keep the process. */
+const SERVICES = new Set(['serve', 'worker', 'model-server']);
+
 main(process.argv.slice(2)).then(
   (code) => {
     if (code !== 0) process.exitCode = code;
+    // pg-boss's stop leaves a 10 s timer behind: without this, a quick graceful stop still took 10 s to exit.
+    if (SERVICES.has(process.argv[2] ?? '')) setImmediate(() => process.exit(code));
   },
   (error: unknown) => {
     if (error instanceof ConfigError) process.stderr.write(`${error.message}\n`);

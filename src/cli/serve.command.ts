@@ -32,13 +32,20 @@ export async function runServe(config: Config): Promise<number> {
         resolve(1);
       }, SHUTDOWN_GRACE_MS);
       force.unref();
+      // In-flight requests get half the grace to finish; then their connections are cut so the rest (queue, database)
+      // still closes in time. A keep-alive client holding a request open would otherwise use up the whole grace.
+      const cut = setTimeout(() => app.server.closeAllConnections(), SHUTDOWN_GRACE_MS / 2);
+      cut.unref();
       app.close()
         .then(() => adapters.close())
         .then(() => resolve(0), (error) => {
           app.log.error({ err: error }, 'error during shutdown');
           resolve(1);
         })
-        .finally(() => clearTimeout(force));
+        .finally(() => {
+          clearTimeout(force);
+          clearTimeout(cut);
+        });
     };
     process.once('SIGINT', () => stop('SIGINT'));
     process.once('SIGTERM', () => stop('SIGTERM'));

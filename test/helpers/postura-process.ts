@@ -31,12 +31,15 @@ export interface PosturaProcess {
 export function spawnPostura(command: string, env: Record<string, string>): PosturaProcess {
   const child = spawn(process.execPath, [path.resolve('bin/postura.js'), command], {
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', LOG_LEVEL: 'warn', JWT_SECRET: TEST_JWT_SECRET, ...env },
-    stdio: ['ignore', 'ignore', 'pipe'],
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
+  // Its log (stdout, warnings and up) and stderr together: what a failing test prints.
   let tail = '';
-  child.stderr!.on('data', (chunk: Buffer) => {
+  const keep = (chunk: Buffer) => {
     tail = (tail + chunk.toString()).slice(-8192);
-  });
+  };
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const gone = async (signal: NodeJS.Signals, graceMs: number) => {
     if (child.exitCode !== null || child.signalCode !== null) return;
