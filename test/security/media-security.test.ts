@@ -208,10 +208,14 @@ describe('the bucket webhook without a configured secret', () => {
 /** The page content streams of a pdfkit file, inflated: the deflated streams that are plain ASCII (not pictures). */
 function contentStreams(pdf: Buffer): string {
   const streams: string[] = [];
-  for (const match of pdf.toString('latin1').matchAll(/stream\r?\n([\s\S]*?)\r?\nendstream/g)) {
+  const text = pdf.toString('latin1');
+  // Each stream is read by its declared /Length: binary streams (the JPEG pictures) may hold any bytes, so scanning
+  // for the next "endstream" could start or end in the middle of one.
+  for (const match of text.matchAll(/\/Length (\d+)[^>]*>>\s*stream\r?\n/g)) {
+    const start = match.index! + match[0].length;
     let inflated: string;
     try {
-      inflated = inflateSync(Buffer.from(match[1]!, 'latin1')).toString('latin1');
+      inflated = inflateSync(pdf.subarray(start, start + Number(match[1]))).toString('latin1');
     } catch {
       continue; // not deflated: holds no page content
     }
