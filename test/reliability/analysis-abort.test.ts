@@ -111,8 +111,11 @@ async function upload(t: TestApp, user: TestUser, sessionId: string, files: Mult
 
 /** The pg-boss state of the analysis' job: 'completed' once the handler returned. */
 async function jobStates(t: TestApp, analysisId: string): Promise<string[]> {
+  // The queue's schema: `pgboss` embedded, `<schema>_boss` beside a test's own schema on PostgreSQL.
+  const db = t.databaseConfig;
+  const boss = db.driver === 'postgres' && db.schema ? `${db.schema}_boss` : 'pgboss';
   const { rows } = await t.database.withConnection((conn) => conn.query<{ state: string }>(
-    `SELECT state FROM pgboss.job WHERE name = 'analyse-session' AND data->>'analysisId' = $1`, [analysisId]));
+    `SELECT state FROM ${boss}.job WHERE name = 'analyse-session' AND data->>'analysisId' = $1`, [analysisId]));
   return rows.map((r) => r.state);
 }
 

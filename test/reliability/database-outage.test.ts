@@ -117,7 +117,7 @@ describe('the database going away under load', () => {
       if (answer.status === expected) continue;
       expect(answer.status, `${answer.route}: ${JSON.stringify(answer.body)}`).toBe(503);
       expect(answer.body.code).toBe('unavailable');
-      expect(Object.keys(answer.body).sort()).toEqual(answer.family === 'live' ? ['code', 'detail'] : ['code', 'error']);
+      expect(Object.keys(answer.body).sort()).toEqual(answer.family === 'live' ? ['code', 'detail'] : ['code', 'error', 'message']);
     }
     // Asked while the database was cut: each one failed, and quickly.
     const duringOutage = answers.filter((a) => a.startedAt > cutAt && a.endedAt < restoredAt);
