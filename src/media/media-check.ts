@@ -111,17 +111,27 @@ interface ProbedStream {
   height?: number;
 }
 
+/**
+ * Resolves once the chunk is handed over, or once the stream can take no more: a decoder that exits with what it
+ * needs closes its stdin, and then neither 'drain' nor always 'error' follows. Waiting for 'drain' alone hung a check.
+ */
 function writeWithBackpressure(stream: NodeJS.WritableStream, chunk: Uint8Array): Promise<void> {
   return new Promise((resolve, reject) => {
-    const onError = (error: Error) => reject(error);
-    stream.once('error', onError);
-    const ok = stream.write(chunk, () => {});
-    const done = () => {
-      stream.removeListener('error', onError);
-      resolve();
+    const settle = (error?: Error) => {
+      stream.removeListener('error', settle);
+      stream.removeListener('drain', onDrain);
+      stream.removeListener('close', onDrain);
+      if (error) reject(error);
+      else resolve();
     };
-    if (ok) done();
-    else stream.once('drain', done);
+    const onDrain = () => settle();
+    stream.once('error', settle);
+    const ok = stream.write(chunk, (error?: Error | null) => {
+      if (error) settle(error);
+    });
+    if (ok) return settle();
+    stream.once('drain', onDrain);
+    stream.once('close', onDrain);
   });
 }
 

@@ -43,7 +43,8 @@ async function decodes(store: ObjectStore, key: string, kind: MediaKind, signal?
     const body = await store.get(key, signal ? { signal } : {});
     for await (const chunk of body as AsyncIterable<Buffer>) {
       if (settled) break; // ffprobe may have what it needs long before the end of a big video
-      await check.write(chunk);
+      // The decoder may decide (and exit) while a write waits for room: its verdict ends the wait.
+      await Promise.race([check.write(chunk), check.result.catch(() => {})]);
     }
     if (!settled) check.end();
   } catch (error) {
