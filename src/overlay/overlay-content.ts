@@ -1,10 +1,22 @@
 // What an overlay picture says, decided apart from how it is drawn: the frame it shows (index, time, the values
 // measured on it) and, kept apart, the aggregate the result table reports. Pure: the drawing in overlay.ts only
-// lays this out, so a test can check every number drawn against the result it came from.
+// lays this out, so a test can check every number drawn against the result it came from. A video is drawn frame by
+// frame from `overlayFrameContent`: the same marks, with a caption instead of the panels.
 import { measurePose, resolveOptions, viewsAgree } from '../posture/evaluate-view.ts';
+import { midpoint, type Point } from '../posture/geometry.ts';
 import { VIEW_CONFIDENCE_THRESHOLD } from '../posture/index.ts';
-import type { Keypoint } from '../posture/keypoints.ts';
-import { measurementNames, metricsForView, type Annotation, type DetectedView, type MetricDefinition, type View } from '../posture/profile.ts';
+import { keypointOf, type Keypoint } from '../posture/keypoints.ts';
+import {
+  FRONTAL_VIEWS,
+  measurementNames,
+  metricsForView,
+  VIEWS,
+  type Annotation,
+  type DetectedView,
+  type MetricDefinition,
+  type ProfileDefinition,
+  type View,
+} from '../posture/profile.ts';
 import type { ScaleSource } from '../posture/scale.ts';
 import { formatValue } from '../posture/scoring.ts';
 import { detectSide } from '../posture/side-detection.ts';
@@ -74,6 +86,16 @@ export interface OverlayMark {
   percent: number | undefined;
 }
 
+/** Guides on a photo, PostureScreen style: a faint square grid, and a plumb line through the base of support. */
+export interface OverlayGuides {
+  /**
+   * Where the body stands (picture px): the midpoint of the ankles in a front or back view, the ankle facing the
+   * camera in a side view. The plumb line rises from it and the grid is aligned to it; null when those ankles are
+   * not seen, and then only the grid is drawn.
+   */
+  base: Point | null;
+}
+
 export interface OverlayContent {
   /** Profile and view, with how sure the view is (`stance · right view (detected in 92% of frames)`). */
   title: string;
@@ -81,6 +103,8 @@ export interface OverlayContent {
   aggregate: OverlaySection & { frames: number };
   /** A photo whose result is its one frame: drawn as one panel instead of two equal ones. */
   photo: boolean;
+  /** Set for photos: a posture photo is judged against the vertical. */
+  guides: OverlayGuides | null;
   confidenceThreshold: number;
 }
 
@@ -191,6 +215,21 @@ export function viewLabel(source: OverlaySource): string {
   return `${view} view (as declared; detected ${detected}${share})`;
 }
 
+/** The base of support a plumb line stands on, or null when the ankles that define it are not confident. */
+function baseOfSupport(keypoints: readonly Keypoint[], view: View, threshold: number): Point | null {
+  const ankle = (side: 'left' | 'right'): Point | null => {
+    const [x, y, s] = keypointOf(keypoints, `${side}_ankle`);
+    return s >= threshold ? { x, y } : null;
+  };
+  if (FRONTAL_VIEWS.includes(view)) {
+    const left = ankle('left');
+    const right = ankle('right');
+    return left && right ? midpoint(left, right) : null;
+  }
+  // A side view stands on the near ankle; the far one, when it alone is seen, is a step away at most.
+  return ankle(view === 'left' ? 'left' : 'right') ?? ankle(view === 'left' ? 'right' : 'left');
+}
+
 function sameValues(a: readonly OverlayValue[], b: readonly OverlayValue[]): boolean {
   return a.length === b.length && a.every((v, i) => v.name === b[i]!.name && v.text === b[i]!.text);
 }
@@ -238,6 +277,7 @@ export function overlayContent(source: OverlaySource, options: OverlayContentOpt
       frames: framesUsed,
     },
     photo: photo && sameValues(frameValues, aggregateValues) && (frame.score?.overall_score ?? null) === aggregate.score.overall_score,
+    guides: photo && VIEWS.includes(view) ? { base: baseOfSupport(keypoints, view, resolved.confidenceThreshold) } : null,
     confidenceThreshold: resolved.confidenceThreshold,
   };
 }
@@ -249,4 +289,53 @@ export function overlayCaption(content: OverlayContent): string {
   const n = aggregate.frames;
   return `Frame ${frame.index} at t = ${frame.timestamp.toFixed(2)} s: the values at the joints were measured on this frame only. ` +
     `The table below is the clip result (trimmed mean of ${n} frame${n === 1 ? '' : 's'}).`;
+}
+
+/** What one frame of an overlay video shows: a caption naming the frame and, when the subject is in it, the body. */
+export interface OverlayFrameContent {
+  /** `stance · right view · frame 42 · t = 1.40 s` */
+  caption: string;
+  /** Null in a gap: the subject is not in this frame, and no skeleton (least of all the last one seen) is drawn. */
+  body: { keypoints: readonly Keypoint[]; marks: OverlayMark[] } | null;
+  confidenceThreshold: number;
+}
+
+/**
+ * The view a frame was measured in: the scoring view when the frame holds that view's measurements (a declared view
+ * measures every frame as declared), else the frame's own detected side (an `auto` clip measures each frame as it
+ * looks, and only the frames that agree with the clip's view make its aggregate).
+ */
+function measuredView(profile: ProfileDefinition, scoring: View, frame: OverlaySourceFrame): View {
+  const own = frame.detected_view;
+  const measured = Object.keys(frame.measurements ?? {});
+  if (!own || viewsAgree(scoring, own) || measured.length === 0) return scoring;
+  const holds = (view: View) => {
+    const names = new Set(metricsForView(profile, view).flatMap(measurementNames));
+    return measured.every((name) => names.has(name));
+  };
+  return holds(scoring) || !holds(own) ? scoring : own;
+}
+
+/**
+ * One frame of a view's result as its overlay video shows it: the frame's own marks, labelled with its own
+ * measurements as on the still overlay, and a caption in place of the panels (which would jump from frame to frame).
+ * A frame of an `auto` clip that looks like another view is drawn with that view's marks, which its values are.
+ * @throws PostureInputError for an unknown profile or view in the result
+ */
+export function overlayFrameContent(
+  source: OverlaySource,
+  frame: OverlaySourceFrame,
+  options: Pick<OverlayContentOptions, 'confidenceThreshold'> = {},
+): OverlayFrameContent {
+  const scoring = source.view as View;
+  const { profile, confidenceThreshold } = resolveOptions({ profile: source.profile, view: scoring, confidenceThreshold: options.confidenceThreshold });
+  const own = frame.detected_view;
+  const other = own && !viewsAgree(scoring, own) ? ` · looks like a ${own} view` : '';
+  const caption = clip(`${profile.name} · ${scoring} view · frame ${frame.frame_index} · t = ${frame.timestamp.toFixed(2)} s${other}`, 2 * MAX_LABEL);
+  const keypoints = frame.keypoints;
+  if (!keypoints?.some(([, , s]) => s > 0)) return { caption, body: null, confidenceThreshold };
+  const view = measuredView(profile, scoring, frame);
+  const resolved = resolveOptions({ profile, view, confidenceThreshold });
+  const marks = frameMarks({ ...frame, keypoints }, metricsForView(profile, view), resolved, source.scale);
+  return { caption, body: { keypoints, marks }, confidenceThreshold };
 }

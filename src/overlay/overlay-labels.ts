@@ -97,13 +97,23 @@ export class LabelLayer {
     );
   }
 
-  /** A label pinned at a corner position (the title), its font shrunk to fit a narrow picture; returns its box. */
-  fixed(text: string, x: number, y: number, colour: string): Box {
+  /** A label pinned at a position (the title), its font shrunk to fit a narrow picture; returns its box. */
+  fixed(text: string, x: number, y: number, colour: string, data: Attrs = { 'data-role': 'title' }): Box {
     const fit = (this.width - 2 * x) / (textWidth(text, 1, true) + 0.7);
     const font = Math.max(6, Math.min(this.font, fit));
     const { w, h, pad } = this.size(text, font);
     const box = { x, y, w, h };
-    this.draw(text, box, pad, colour, { 'data-role': 'title' }, font);
+    this.draw(text, box, pad, colour, data, font);
+    return box;
+  }
+
+  /** A label beside a vertical line at x, its box ending at `bottom`: right of the line, or left where there is no room. */
+  besideLine(text: string, x: number, bottom: number, colour: string, data: Attrs): Box {
+    const { w, h, pad } = this.size(text);
+    const gap = this.font * 0.4;
+    const left = x + gap + w <= this.width ? x + gap : Math.max(0, x - gap - w);
+    const box = { x: left, y: Math.max(0, bottom - h), w, h };
+    this.draw(text, box, pad, colour, data);
     return box;
   }
 

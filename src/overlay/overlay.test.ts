@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { buildDetailedResult, type DetailedResult } from '../analysis/view-analysis.ts';
 import type { MediaInfo, PoseFrame } from '../pose/analyze-media.ts';
 import type { Keypoint } from '../posture/keypoints.ts';
-import { at, frontPose, rightFacingPose, toList, type Pose } from '../posture/pose-fixtures.test-helper.ts';
+import type { View } from '../posture/profile.ts';
+import { at, frontPose, rightFacingPose, toList, withScore, type Pose } from '../posture/pose-fixtures.test-helper.ts';
 import { overlayCaption, overlayContent, viewLabel, type OverlayContent } from './overlay-content.ts';
 import { renderAnalysisReport } from '../report/pdf-report.ts';
 import { buildOverlaySvg, confidenceColour, escapeXml, OVERLAY_MAX_SIDE, renderOverlayPng, scaleOverlayContent } from './overlay.ts';
@@ -33,7 +34,7 @@ function mediaInfo(fileType: 'image' | 'video', frames: number): MediaInfo {
   } as MediaInfo;
 }
 
-function detailed(info: MediaInfo, frames: PoseFrame[], view: 'auto' | 'left' | 'front' = 'auto', profile = 'stance'): DetailedResult {
+function detailed(info: MediaInfo, frames: PoseFrame[], view: 'auto' | View = 'auto', profile = 'stance'): DetailedResult {
   return buildDetailedResult(info, frames, { model: 'cx', view, profile });
 }
 
@@ -55,8 +56,8 @@ function sideClip(view: 'auto' | 'left' = 'auto'): DetailedResult {
   return detailed(mediaInfo('video', 16), frames, view);
 }
 
-function photo(pose: Pose = frontPose()): DetailedResult {
-  return detailed(mediaInfo('image', 1), [poseFrame(0, toList(pose), 0)]);
+function photo(pose: Pose = frontPose(), view: 'auto' | View = 'auto'): DetailedResult {
+  return detailed(mediaInfo('image', 1), [poseFrame(0, toList(pose), 0)], view);
 }
 
 function unescapeXml(text: string): string {
@@ -210,6 +211,58 @@ describe('overlay content and drawing agree with the result', () => {
   });
 });
 
+describe('photo guides', () => {
+  const plumbX = (svg: string) => /<line x1="([\d.]+)" y1="0" x2="\1" y2="700" [^>]*data-role="plumb-line"/.exec(svg)?.[1];
+
+  it('puts the plumb line through the midpoint of the ankles in a front or back view', () => {
+    for (const view of ['auto', 'back'] as const) {
+      const content = overlayContent(photo(frontPose(), view))!;
+      expect(content.guides).toEqual({ base: { x: 310, y: 600 } });
+      const svg = buildOverlaySvg(1000, 700, content);
+      expect(plumbX(svg)).toBe('310');
+      expect(drawnTexts(svg).filter((t) => t.attrs['data-role'] === 'plumb-line').map((t) => t.text)).toEqual(['plumb line']);
+    }
+  });
+
+  it('puts it through the ankle on the camera side in a side view, the other one when that is not seen', () => {
+    // Right ankle (near) at x 360, left (far) at x 60.
+    expect(overlayContent(photo(rightFacingPose(), 'right'))!.guides).toEqual({ base: { x: 360, y: 580 } });
+    expect(overlayContent(photo(rightFacingPose(), 'left'))!.guides).toEqual({ base: { x: 60, y: 580 } });
+    expect(overlayContent(photo(withScore(rightFacingPose(), 'right_ankle', 0.1), 'right'))!.guides).toEqual({ base: { x: 60, y: 580 } });
+  });
+
+  it('draws a faint grid through the base, under the skeleton; without seen ankles the grid alone', () => {
+    const svg = buildOverlaySvg(1000, 700, overlayContent(photo())!);
+    const grid = /<path d="([^"]*)" [^>]*stroke-opacity="([\d.]+)"[^>]*data-role="grid"/.exec(svg)!;
+    // Square cells (1000 / 16 = 62.5 px), one line through the plumb line and one through the ankles.
+    expect(grid[1]).toContain('M 310 0 V 700');
+    expect(grid[1]).toContain('M 372.5 0 V 700');
+    expect(grid[1]).toContain('M 0 600 H 1000');
+    expect(grid[1]).toContain('M 0 537.5 H 1000');
+    expect(Number(grid[2])).toBeLessThanOrEqual(0.5);
+    const skeleton = svg.indexOf('stroke="#f8fafc"');
+    expect(svg.indexOf('data-role="grid"')).toBeLessThan(skeleton);
+    expect(svg.indexOf('data-role="plumb-line"')).toBeLessThan(skeleton);
+
+    const noAnkle = overlayContent(photo(withScore(frontPose(), 'left_ankle', 0)))!;
+    expect(noAnkle.guides).toEqual({ base: null });
+    const without = buildOverlaySvg(1000, 700, noAnkle);
+    expect(without).toContain('data-role="grid"');
+    expect(without).not.toContain('plumb');
+  });
+
+  it('is only drawn on photos', () => {
+    const content = overlayContent(sideClip())!;
+    expect(content.guides).toBeNull();
+    expect(buildOverlaySvg(1000, 700, content)).not.toMatch(/data-role="(grid|plumb-line)"/);
+  });
+
+  it('moves with the picture when it is scaled', () => {
+    const scaled = scaleOverlayContent(overlayContent(photo())!, 0.5, 0.5);
+    expect(scaled.guides).toEqual({ base: { x: 155, y: 300 } });
+  });
+});
+
 describe('buildOverlaySvg', () => {
   it('escapes every text it writes, however the result was made, and keeps labels bounded', () => {
     const result = photo();
@@ -259,8 +312,8 @@ describe('buildOverlaySvg', () => {
 });
 
 describe('renderOverlayPng', () => {
-  it('returns a PNG of the input size whose pixels change along the skeleton and in the panels only', async () => {
-    const content = overlayContent(photo())!; // body inside x 200-425, y 90-600
+  it('returns a PNG of the input size whose pixels change along the skeleton, the plumb line and in the panels only', async () => {
+    const content = overlayContent(photo())!; // body inside x 200-425, y 90-600; the faint grid changes grey by less than `differs` sees
     const png = await renderOverlayPng(await greyJpeg(1000, 700), content);
     expect(png.subarray(1, 4).toString('latin1')).toBe('PNG');
     const meta = await sharp(png).metadata();
@@ -268,8 +321,21 @@ describe('renderOverlayPng', () => {
     // midpoint of the left upper arm (400,200)→(420,300) and of the right shin (300,500)→(200,600)
     expect(differs(await pixel(png, 410, 250))).toBe(true);
     expect(differs(await pixel(png, 250, 550))).toBe(true);
-    // bottom-left corner: away from the skeleton, the callouts, the title and the panel (top right)
+    // bottom-left corner: away from the skeleton, the callouts, the title, the plumb line and the panel (top right)
     expect(differs(await pixel(png, 10, 690))).toBe(false);
+  });
+
+  it('draws the plumb line on a photo: a thin vertical line through the midpoint of the ankles, at any size', async () => {
+    // Ankles at x 420 and 200 → the line at x 310, from top to bottom; above the head (y 90) and below the feet
+    // (y 600) nothing else is drawn there.
+    const isPlumb = ([r, g, b]: number[]) => r! > 180 && b! > 180 && g! < 170;
+    const png = await renderOverlayPng(await greyJpeg(1000, 700), overlayContent(photo())!);
+    expect(isPlumb(await pixel(png, 310, 640))).toBe(true);
+    expect(isPlumb(await pixel(png, 310, 60))).toBe(true);
+    expect(differs(await pixel(png, 330, 640))).toBe(false);
+    const half = await renderOverlayPng(await greyJpeg(1000, 700), overlayContent(photo())!, { maxSide: 500 });
+    expect(isPlumb(await pixel(half, 155, 320))).toBe(true);
+    expect(differs(await pixel(half, 165, 320))).toBe(false);
   });
 
   it('draws on a picture scaled to maxSide, with the skeleton scaled alike', async () => {

@@ -1,103 +1,18 @@
 // Overlay pictures (SPEC 6): the skeleton, keypoint confidence and every measured angle drawn where it is measured
 // on one frame, with panels saying which frame it is and what the result table reports. What is drawn comes from
-// `overlayContent` (overlay-content.ts); this file only lays it out. The SVG is built as a string and composited
-// by sharp, so no browser or canvas binary is needed.
+// `overlayContent` (overlay-content.ts); this file only lays it out, the body itself drawn as in the overlay video
+// (overlay-body.ts). The SVG is built as a string and composited by sharp, so no browser or canvas binary is needed.
 import sharp from 'sharp';
-import type { Point } from '../posture/geometry.ts';
-import { KEYPOINT_INDEX, SKELETON_EDGES, type Keypoint } from '../posture/keypoints.ts';
-import type { OverlayContent, OverlayMark, OverlayValue } from './overlay-content.ts';
+import { bodyBox, drawBody, drawingSizes, metricColour, scaleBody, type DrawingSizes } from './overlay-body.ts';
+import type { OverlayContent, OverlayGuides, OverlayValue } from './overlay-content.ts';
 import { el, FONT, LabelLayer, line, n, overlapArea, textWidth, type Attrs, type Box } from './overlay-labels.ts';
 
+export { confidenceColour } from './overlay-body.ts';
 export { escapeXml } from './overlay-labels.ts';
-
-/** Red (0) → yellow → green (1): the keypoint's confidence at a glance. */
-export function confidenceColour(score: number): string {
-  const hue = Math.round(120 * Math.min(1, Math.max(0, score)));
-  return `hsl(${hue}, 90%, 50%)`;
-}
 
 /** Overall score 0-100, in the PDF report's bands: green from 80, amber from 50, red below. */
 function scoreColour(score: number): string {
   return score >= 80 ? '#22c55e' : score >= 50 ? '#f59e0b' : '#ef4444';
-}
-
-function metricColour(percent: number | undefined | null): string {
-  if (percent === undefined || percent === null) return '#38bdf8';
-  if (percent >= 100) return '#22c55e';
-  if (percent >= 50) return '#f59e0b';
-  return '#ef4444';
-}
-
-/** Bounding box of the confident keypoints, or null when there are fewer than two. */
-function bodyBox(keypoints: readonly Keypoint[], threshold: number): Box | null {
-  const pts = keypoints.filter((k) => k[2] >= threshold);
-  if (pts.length < 2) return null;
-  const xs = pts.map((k) => k[0]);
-  const ys = pts.map((k) => k[1]);
-  const x = Math.min(...xs);
-  const y = Math.min(...ys);
-  return { x, y, w: Math.max(...xs) - x, h: Math.max(...ys) - y };
-}
-
-function unit(from: Point, to: Point): Point | null {
-  const len = Math.hypot(to.x - from.x, to.y - from.y);
-  return len > 0 ? { x: (to.x - from.x) / len, y: (to.y - from.y) / len } : null;
-}
-
-function isKeypointAt(p: Point, keypoints: readonly Keypoint[]): boolean {
-  return keypoints.some(([x, y, s]) => s > 0 && Math.abs(x - p.x) < 0.5 && Math.abs(y - p.y) < 0.5);
-}
-
-function drawMark(
-  mark: OverlayMark,
-  sizes: { stroke: number; radius: number },
-  keypoints: readonly Keypoint[],
-  out: string[],
-  labels: LabelLayer,
-): void {
-  const { stroke, radius } = sizes;
-  const a = mark.annotation;
-  const colour = metricColour(mark.percent);
-  // The callout is part of the frame section: it shows the frame's own value, tagged so a test can read it back.
-  const data: Attrs = mark.measurement ? { 'data-section': 'frame', 'data-measurement': mark.measurement } : {};
-  if (a.kind === 'line') {
-    const dash = `${n(stroke * 2.5)} ${n(stroke * 1.5)}`;
-    out.push(line(a.from, a.to, { stroke: colour, 'stroke-width': stroke * 0.8, 'stroke-dasharray': dash, 'stroke-linecap': 'round' }));
-    labels.callout(mark.label, { x: (a.from.x + a.to.x) / 2, y: (a.from.y + a.to.y) / 2 }, colour, data);
-    return;
-  }
-  const u1 = unit(a.vertex, a.from);
-  const u2 = unit(a.vertex, a.to);
-  if (!u1 || !u2) return;
-  const lenFrom = Math.hypot(a.from.x - a.vertex.x, a.from.y - a.vertex.y);
-  const lenTo = Math.hypot(a.to.x - a.vertex.x, a.to.y - a.vertex.y);
-  const r = Math.max(stroke * 3, Math.min(radius, 0.7 * lenFrom, 0.7 * lenTo));
-  // A reference direction that is not a body segment (true vertical / horizontal) is drawn dashed.
-  if (!isKeypointAt(a.from, keypoints)) {
-    const len = Math.min(lenFrom, r * 2.2);
-    const end = { x: a.vertex.x + u1.x * len, y: a.vertex.y + u1.y * len };
-    const dash = `${n(stroke * 2)} ${n(stroke * 1.5)}`;
-    out.push(line(a.vertex, end, { stroke: '#ffffff', 'stroke-opacity': 0.9, 'stroke-width': stroke * 0.6, 'stroke-dasharray': dash }));
-  }
-  out.push(line(a.vertex, a.to, { stroke: colour, 'stroke-opacity': 0.9, 'stroke-width': stroke * 0.6 }));
-  const t1 = Math.atan2(u1.y, u1.x);
-  let delta = Math.atan2(u2.y, u2.x) - t1;
-  while (delta > Math.PI) delta -= 2 * Math.PI;
-  while (delta <= -Math.PI) delta += 2 * Math.PI;
-  const p1 = { x: a.vertex.x + r * u1.x, y: a.vertex.y + r * u1.y };
-  const p2 = { x: a.vertex.x + r * u2.x, y: a.vertex.y + r * u2.y };
-  // In y-down SVG space a positive atan2 step is clockwise, which is sweep-flag 1.
-  const sweep = delta > 0 ? 1 : 0;
-  const arc = `A ${n(r)} ${n(r)} 0 0 ${sweep} ${n(p2.x)} ${n(p2.y)}`;
-  const curve = `M ${n(p1.x)} ${n(p1.y)} ${arc}`;
-  out.push(
-    el('path', { d: `M ${n(a.vertex.x)} ${n(a.vertex.y)} L ${n(p1.x)} ${n(p1.y)} ${arc} Z`, fill: colour, 'fill-opacity': 0.35 }),
-    // A dark under-stroke keeps the arc visible on clothing of the same colour.
-    el('path', { d: curve, fill: 'none', stroke: '#0f172a', 'stroke-opacity': 0.7, 'stroke-width': stroke * 2, 'stroke-linecap': 'round' }),
-    el('path', { d: curve, fill: 'none', stroke: colour, 'stroke-width': stroke, 'stroke-linecap': 'round' }),
-  );
-  const mid = t1 + delta / 2;
-  labels.callout(mark.label, { x: a.vertex.x + r * Math.cos(mid), y: a.vertex.y + r * Math.sin(mid) }, colour, data);
 }
 
 type Section = 'frame' | 'aggregate' | 'photo';
@@ -208,44 +123,49 @@ function drawPanel(panel: Panel, box: Box, m: PanelMetrics, out: string[]): void
   }
 }
 
+const PLUMB_COLOUR = '#e879f9';
+
 /**
- * SVG (same size as the frame) of one overlay's content: the skeleton, keypoints coloured by confidence, each
- * metric's angle or distance at the joint where it was measured on this frame (coloured by the frame's sub-score),
- * the title, the frame's panel and the aggregate's panel. Every value text carries `data-section` and
- * `data-measurement`, so what is drawn can be read back. Sizes scale with the image, so the drawing reads the
- * same at 320 px and at 4K.
+ * A photo's guides, under everything else: a faint square grid whose lines run through the base of support (so
+ * the plumb line is one of them and the floor another), and the plumb line rising from the base through the whole
+ * picture, which the body is read against.
+ */
+function drawGuides(guides: OverlayGuides, width: number, height: number, sizes: DrawingSizes, labels: LabelLayer): string[] {
+  const cell = Math.max(width, height) / 16;
+  const origin = guides.base ?? { x: 0, y: 0 };
+  const first = (o: number) => o - Math.floor(o / cell) * cell;
+  const d: string[] = [];
+  for (let x = first(origin.x); x <= width; x += cell) d.push(`M ${n(x)} 0 V ${height}`);
+  for (let y = first(origin.y); y <= height; y += cell) d.push(`M 0 ${n(y)} H ${width}`);
+  const out = [el('path', { d: d.join(' '), fill: 'none', stroke: '#64748b', 'stroke-opacity': 0.4, 'stroke-width': Math.max(0.5, 0.75 * sizes.unit), 'data-role': 'grid' })];
+  if (guides.base) {
+    const top = { x: guides.base.x, y: 0 };
+    const bottom = { x: guides.base.x, y: height };
+    out.push(
+      line(top, bottom, { stroke: '#0f172a', 'stroke-opacity': 0.5, 'stroke-width': sizes.stroke * 1.5 }),
+      line(top, bottom, { stroke: PLUMB_COLOUR, 'stroke-width': sizes.stroke * 0.6, 'data-role': 'plumb-line' }),
+    );
+    labels.besideLine('plumb line', guides.base.x, height - sizes.font * 0.5, PLUMB_COLOUR, { 'data-role': 'plumb-line' });
+  }
+  return out;
+}
+
+/**
+ * SVG (same size as the frame) of one overlay's content: on a photo the grid and plumb line, then the skeleton,
+ * keypoints coloured by confidence, each metric's angle or distance at the joint where it was measured on this
+ * frame (coloured by the frame's sub-score), the title, the frame's panel and the aggregate's panel. Every value
+ * text carries `data-section` and `data-measurement`, so what is drawn can be read back. Sizes scale with the image.
  */
 export function buildOverlaySvg(width: number, height: number, content: OverlayContent): string {
   const keypoints = content.frame.keypoints;
-  const threshold = content.confidenceThreshold;
-  const u = Math.max(width, height) / 640;
-  const stroke = Math.max(1.5, 3 * u);
-  const dot = Math.max(2.5, 5 * u);
-  const font = Math.max(10, 13 * u);
-  const radius = Math.max(14, 28 * u);
-  const out: string[] = [];
-  const panelsOut: string[] = [];
-  const body = bodyBox(keypoints, threshold);
+  const sizes = drawingSizes(width, height);
+  const { font } = sizes;
+  const body = bodyBox(keypoints, content.confidenceThreshold);
   const labels = new LabelLayer(width, height, font, body);
   // The title goes first so that callouts steer around it; the panels, free to go anywhere, go last.
   const title = labels.fixed(content.title, font * 0.5, font * 0.5, '#f8fafc');
-
-  for (const [a, b] of SKELETON_EDGES) {
-    const pa = keypoints[KEYPOINT_INDEX[a]];
-    const pb = keypoints[KEYPOINT_INDEX[b]];
-    if (!pa || !pb || pa[2] <= 0 || pb[2] <= 0) continue;
-    const weak = pa[2] < threshold || pb[2] < threshold;
-    const from = { x: pa[0], y: pa[1] };
-    const to = { x: pb[0], y: pb[1] };
-    // Bones touching a point below the threshold are dashed and faint: drawn, but visibly not trusted.
-    const dash: Record<string, string> = weak ? { 'stroke-dasharray': `${n(stroke * 2)} ${n(stroke * 2)}` } : {};
-    out.push(
-      line(from, to, { stroke: '#0f172a', 'stroke-opacity': weak ? 0.3 : 0.6, 'stroke-width': stroke * 2.2, 'stroke-linecap': 'round', ...dash }),
-      line(from, to, { stroke: '#f8fafc', 'stroke-opacity': weak ? 0.5 : 0.95, 'stroke-width': stroke, 'stroke-linecap': 'round', ...dash }),
-    );
-  }
-
-  for (const mark of content.frame.marks) drawMark(mark, { stroke, radius }, keypoints, out, labels);
+  const guides = content.guides ? drawGuides(content.guides, width, height, sizes, labels) : [];
+  const drawn = drawBody(content.frame, content.confidenceThreshold, sizes, labels);
 
   // Panels read at a glance at a slightly smaller size than the callouts, which must hold their own on the body.
   const pf = Math.max(10, font * 0.75);
@@ -259,16 +179,13 @@ export function buildOverlaySvg(width: number, height: number, content: OverlayC
     ...(around ? [{ box: around, weight: 20 }] : []),
   ];
   const boxes = placePanels(panels.map((p) => panelSize(p, m)), { width, height, gap, title, body: around }, avoid);
+  const panelsOut: string[] = [];
   panels.forEach((panel, i) => drawPanel(panel, boxes[i]!, m, panelsOut));
-
-  for (const [x, y, s] of keypoints) {
-    if (s <= 0) continue;
-    out.push(el('circle', { cx: x, cy: y, r: dot, fill: confidenceColour(s), stroke: '#0f172a', 'stroke-width': dot * 0.35 }));
-  }
 
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">`,
-    ...out,
+    ...guides,
+    ...drawn,
     ...labels.leaders,
     ...labels.parts,
     ...panelsOut,
@@ -289,14 +206,9 @@ export interface RenderOverlayOptions {
 
 /** Content drawn on a picture scaled by (sx, sy): only positions move; every value and label stays the frame's. */
 export function scaleOverlayContent(content: OverlayContent, sx: number, sy: number): OverlayContent {
-  const at = (p: Point): Point => ({ x: p.x * sx, y: p.y * sy });
-  const marks = content.frame.marks.map((mark) => {
-    const a = mark.annotation;
-    const annotation = a.kind === 'angle' ? { ...a, vertex: at(a.vertex), from: at(a.from), to: at(a.to) } : { ...a, from: at(a.from), to: at(a.to) };
-    return { ...mark, annotation };
-  });
-  const keypoints = content.frame.keypoints.map(([x, y, s]): Keypoint => [x * sx, y * sy, s]);
-  return { ...content, frame: { ...content.frame, keypoints, marks } };
+  const base = content.guides?.base;
+  const guides = content.guides && { base: base ? { x: base.x * sx, y: base.y * sy } : null };
+  return { ...content, frame: scaleBody(content.frame, sx, sy), guides };
 }
 
 /**
