@@ -94,8 +94,8 @@ describe('a profile is data', () => {
     const r = evaluatePose(toList(frontPose()), { profile: shoulderWidth, view: 'front', pxToCm: 0.1 });
     expect(r.measurements).toEqual({ shoulder_width: 10 });
     expect(r.score).toEqual({ overall_score: 0, shoulder_width: 0 });
-    expect(buildViewFeedback(shoulderWidth, 'front', r).shoulder_width).toEqual({
-      critique: 'Narrow: 10 cm (target 35 to 45 cm).',
+    expect(buildViewFeedback(shoulderWidth, 'front', r).shoulder_width).toMatchObject({
+      critique: 'Front view, shoulder width 10 cm (normal 35 to 45 cm): Narrow: 10 cm (target 35 to 45 cm).',
       suggestions: ['Widen.'],
     });
   });

@@ -27,5 +27,5 @@ export { DEFAULT_MAX_GAP_FRAMES, DEFAULT_MAX_GAP_SECONDS } from './track-filter.
 export type { TrackFilterOptions } from './track-filter.ts';
 export { assertLiveAngle, computeLiveAngles, labelForAngle } from './live-angles.ts';
 export type { LiveAngleOptions, LiveAngles, PostureLabel } from './live-angles.ts';
-export { buildFeedback, buildViewFeedback, summarizeScore } from './feedback.ts';
-export type { FeedbackInput, FeedbackReport, MetricFeedbackEntry, ViewFeedback } from './feedback.ts';
+export { buildFeedback, buildViewFeedback, summarizeAssessment, summarizeScore } from './feedback.ts';
+export type { AssessedView, FeedbackInput, FeedbackReport, MetricFeedbackEntry, ViewFeedback } from './feedback.ts';

@@ -41,9 +41,15 @@ export interface MetricReading {
 }
 
 export interface FeedbackDirection {
-  /** Template: {value} measured value with units, {range} target range, {part} part name ("left"/"right" or ""). */
+  /**
+   * Template for the clause after the prefix that feedback writes ("Left view, knee angle 152° (normal 170 to
+   * 180°): "), so it need not repeat them: {value} measured value with units, {range} target range, {part} part name.
+   */
   readonly critique: string;
+  /** Templates too, with the same placeholders. */
   readonly suggestions: readonly string[];
+  /** Added after `suggestions` when the result's posture mode matches (desk advice only for someone sitting). */
+  readonly suggestionsByMode?: Readonly<Record<string, readonly string[]>>;
 }
 
 export interface MetricFeedback {

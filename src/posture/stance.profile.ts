@@ -1,4 +1,8 @@
-// Profile `stance`: the studio's legacy metrics, exactly as SPEC section 5 defines them.
+// Profile `stance`: the studio's legacy metrics, exactly as SPEC section 5 defines them. What it is for: a held
+// athletic ready stance, feet under the shoulders and a staggered base, knees softly bent, trunk over the feet, head
+// level, the arm facing the camera held forward at shoulder height with a soft elbow. It is no model of walking or
+// of everyday standing or sitting (that is `upright`), so its texts coach that stance and say so where a target
+// (the raised arm) would surprise anyone not holding it; none gives desk or screen advice.
 import { angle, angleFromVertical, pointAbove, distance, type Point } from './geometry.ts';
 import type { KeypointName } from './keypoints.ts';
 import { sideKeypoint as k, type Annotation, type MetricContext, type MetricDefinition, type ProfileDefinition } from './profile.ts';
@@ -48,14 +52,14 @@ const footToShoulderOffset: MetricDefinition = {
   normalRange: 'each foot within ±3.1 cm of the shoulder line (score 0 at ±15.5 cm)',
   source: SOURCE,
   feedback: {
-    commendation: 'Your feet sit right under your shoulders.',
+    commendation: 'your feet sit right under your shoulders.',
     tooLow: {
-      critique: 'Your {part} foot is {value} from the shoulder line, inside it (target {range}).',
-      suggestions: ['Widen your stance until each ankle is under its shoulder.'],
+      critique: 'your {part} foot stands inside the shoulder line.',
+      suggestions: ['Move your {part} foot out until the ankle is under the shoulder.'],
     },
     tooHigh: {
-      critique: 'Your {part} foot is {value} outside the shoulder line (target {range}).',
-      suggestions: ['Bring your feet in until each ankle is under its shoulder.'],
+      critique: 'your {part} foot stands outside the shoulder line.',
+      suggestions: ['Bring your {part} foot in until the ankle is under the shoulder.'],
     },
   },
 };
@@ -83,14 +87,14 @@ const kneeAngle: MetricDefinition = {
   normalRange: 'knee bend of 10–30° (angle 150–170°)',
   source: SOURCE,
   feedback: {
-    commendation: 'Your knees keep a soft, athletic bend ({value}).',
+    commendation: 'your knees keep a soft, athletic bend.',
     tooLow: {
-      critique: 'Your knee angle is {value}, bent deeper than the target {range}.',
+      critique: 'your knee bends deeper than the stance needs.',
       suggestions: ['Rise a little out of the crouch so the knee bends only 10–30°.', 'Keep your weight over mid-foot.'],
     },
     tooHigh: {
-      critique: 'Your knee angle is {value}, nearly straight (target {range}).',
-      suggestions: ['Unlock your knees with a slight bend of 10–30°.', 'Sit your hips back a little to load the legs.'],
+      critique: 'your knee is nearly straight.',
+      suggestions: ['Unlock your knees into a slight bend of 10–30°.', 'Sit your hips back a little to load the legs.'],
     },
   },
 };
@@ -121,13 +125,13 @@ const headTilt: MetricDefinition = {
   normalRange: 'within ±10° (score 0 at ±30°)',
   source: SOURCE,
   feedback: {
-    commendation: 'Your head is level ({value}).',
+    commendation: 'your head is level.',
     tooLow: {
-      critique: 'Your head tilts down ({value}; target {range}).',
+      critique: 'your head tilts down.',
       suggestions: ['Bring your gaze up to the horizon.', 'Lengthen the back of your neck with the chin level.'],
     },
     tooHigh: {
-      critique: 'Your head tilts up ({value}; target {range}).',
+      critique: 'your head tilts up.',
       suggestions: ['Lower your chin slightly and look straight ahead.'],
     },
   },
@@ -155,14 +159,17 @@ const armAngle: MetricDefinition = {
   normalRange: '80–100° (score 0 below 30° or above 150°)',
   source: SOURCE,
   feedback: {
-    commendation: 'Your arm is held at shoulder height ({value}).',
+    commendation: 'your arm is held at shoulder height, as the stance asks.',
     tooLow: {
-      critique: 'Your arm is raised to {value} from vertical, above the target {range}.',
+      critique: 'your arm is raised above shoulder height (90° is level with the shoulder).',
       suggestions: ['Lower the arm until it is level with the shoulder.'],
     },
     tooHigh: {
-      critique: 'Your arm is at {value} from vertical, below the target {range} (90° is horizontal).',
-      suggestions: ['Raise the arm to shoulder height.', 'Keep the shoulder down while lifting the arm.'],
+      critique: 'your arm is below shoulder height, where this stance holds it (90° is level with the shoulder).',
+      suggestions: [
+        'If you are holding the stance, raise the arm forward to shoulder height.',
+        'Keep the shoulder blade down while the arm is raised.',
+      ],
     },
   },
 };
@@ -190,14 +197,14 @@ const armBentAngle: MetricDefinition = {
   normalRange: 'bend of 10–40°',
   source: SOURCE,
   feedback: {
-    commendation: 'Your elbow keeps a relaxed bend ({value}).',
+    commendation: 'your elbow keeps a relaxed bend.',
     tooLow: {
-      critique: 'Your elbow is almost straight ({value} of bend; target {range}).',
+      critique: 'your elbow is almost straight.',
       suggestions: ['Soften the elbow into a slight bend instead of locking it.'],
     },
     tooHigh: {
-      critique: 'Your elbow is bent {value} (target {range}).',
-      suggestions: ['Extend the arm further, keeping only a slight bend.'],
+      critique: 'your elbow is bent more than the stance needs.',
+      suggestions: ['Reach the arm further out, keeping only a slight elbow bend.'],
     },
   },
 };
@@ -223,13 +230,13 @@ const legSpread: MetricDefinition = {
   normalRange: '31.1–62.1 cm (feet together scores 0.60; score 0 beyond 139.8 cm)',
   source: SOURCE,
   feedback: {
-    commendation: 'Your feet are a good distance apart ({value}).',
+    commendation: 'your feet are a good distance apart.',
     tooLow: {
-      critique: 'Your feet are {value} apart, narrower than the target {range}.',
+      critique: 'your feet are closer together than the stance needs.',
       suggestions: ['Step your front foot further forward for a longer base.'],
     },
     tooHigh: {
-      critique: 'Your feet are {value} apart, wider than the target {range}.',
+      critique: 'your feet are further apart than the stance needs.',
       suggestions: ['Bring your feet closer together for a more compact base.'],
     },
   },
@@ -277,13 +284,13 @@ const backAngle: MetricDefinition = {
   normalRange: 'within ±30° of vertical (score 0 beyond ±45°)',
   source: SOURCE,
   feedback: {
-    commendation: 'Your back angle is well controlled ({value}).',
+    commendation: 'your back angle is well controlled.',
     tooLow: {
-      critique: 'Your trunk leans back by {value} (target {range}).',
+      critique: 'your trunk leans back.',
       suggestions: ['Bring your chest forward over your hips.', 'Brace your core instead of leaning back.'],
     },
     tooHigh: {
-      critique: 'Your trunk leans forward by {value} (target {range}).',
+      critique: 'your trunk leans too far forward.',
       suggestions: ['Hinge less at the hips and lift your chest.', 'Keep your shoulders stacked closer over your hips.'],
     },
   },
@@ -292,7 +299,8 @@ const backAngle: MetricDefinition = {
 export const stanceProfile: ProfileDefinition = {
   name: 'stance',
   description:
-    'The studio stance: feet under the shoulders from the front or back; knee bend, head tilt, arm position, ' +
-    'elbow bend, leg spread and back angle from the side.',
+    'The studio stance, a held athletic ready stance: feet under the shoulders from the front or back; knee bend, ' +
+    'head tilt, arm held at shoulder height, elbow bend, leg spread and back angle from the side. Not for walking ' +
+    'or everyday posture (use upright).',
   metrics: [footToShoulderOffset, kneeAngle, headTilt, armAngle, armBentAngle, legSpread, backAngle],
 };

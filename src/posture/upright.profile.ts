@@ -1,4 +1,7 @@
 // Profile `upright`: everyday standing or sitting posture, measured with keypoint proxies of clinical landmarks.
+// What it is for: a person as they usually stand, walk or sit, against neutral alignment (level shoulders, pelvis
+// and head; trunk over the pelvis; head over the shoulders). It tells sitting from standing and its texts follow:
+// desk, screen and chair advice goes only to someone seen sitting.
 import { angle, distance, elevation, leanFromVertical, midpoint, pointAbove, pointRight, type Point } from './geometry.ts';
 import type { KeypointName } from './keypoints.ts';
 import { sideKeypoint as k, type Annotation, type MetricContext, type MetricDefinition, type ProfileDefinition } from './profile.ts';
@@ -77,14 +80,16 @@ const shoulderTilt: MetricDefinition = {
   source: `${KENDALL}: shoulders level in the ideal posterior alignment. ${BAND_NOTE}`,
   proxy: 'Shoulder keypoints (near the humeral heads) stand in for the acromia.',
   feedback: {
-    commendation: 'Your shoulders are level ({value}).',
+    commendation: 'your shoulders are level.',
     tooLow: {
-      critique: 'Your right shoulder sits higher than the left ({value}; target {range}).',
-      suggestions: ['Let the right shoulder drop and relax.', 'Check that bags or armrests do not hitch one side up.'],
+      critique: 'your right shoulder sits higher than the left.',
+      suggestions: ['Let the right shoulder drop and relax.', 'Carry bags on alternate shoulders.'],
+      suggestionsByMode: { sitting: ['Set both armrests to the same height.'] },
     },
     tooHigh: {
-      critique: 'Your left shoulder sits higher than the right ({value}; target {range}).',
-      suggestions: ['Let the left shoulder drop and relax.', 'Check that bags or armrests do not hitch one side up.'],
+      critique: 'your left shoulder sits higher than the right.',
+      suggestions: ['Let the left shoulder drop and relax.', 'Carry bags on alternate shoulders.'],
+      suggestionsByMode: { sitting: ['Set both armrests to the same height.'] },
     },
   },
 };
@@ -100,14 +105,22 @@ const pelvicTilt: MetricDefinition = {
   source: `${KENDALL}: pelvis level, both anterior superior iliac spines in one horizontal plane. ${BAND_NOTE}`,
   proxy: 'Hip keypoints (hip joint centres) stand in for the iliac crests / ASIS.',
   feedback: {
-    commendation: 'Your pelvis is level ({value}).',
+    commendation: 'your pelvis is level.',
     tooLow: {
-      critique: 'Your right hip sits higher than the left ({value}; target {range}).',
-      suggestions: ['Stand with your weight evenly on both feet.', 'Avoid hanging on one hip while standing.'],
+      critique: 'your right hip sits higher than the left.',
+      suggestions: ['Share your weight evenly between both sides.'],
+      suggestionsByMode: {
+        standing: ['Stand on both feet rather than hanging on one hip.'],
+        sitting: ['Sit evenly on both sit bones, with nothing in your back pockets.'],
+      },
     },
     tooHigh: {
-      critique: 'Your left hip sits higher than the right ({value}; target {range}).',
-      suggestions: ['Stand with your weight evenly on both feet.', 'Avoid hanging on one hip while standing.'],
+      critique: 'your left hip sits higher than the right.',
+      suggestions: ['Share your weight evenly between both sides.'],
+      suggestionsByMode: {
+        standing: ['Stand on both feet rather than hanging on one hip.'],
+        sitting: ['Sit evenly on both sit bones, with nothing in your back pockets.'],
+      },
     },
   },
 };
@@ -131,14 +144,16 @@ const headTilt: MetricDefinition = {
   source: `${KENDALL}: head held level, in neutral, in the ideal alignment. ${BAND_NOTE}`,
   proxy: 'Eye (or ear) keypoints stand in for the interpupillary / tragal line.',
   feedback: {
-    commendation: 'Your head is level ({value}).',
+    commendation: 'your head is level.',
     tooLow: {
-      critique: 'Your head tilts toward your left shoulder ({value}; target {range}).',
-      suggestions: ['Bring your head back to level, ears over the shoulders.', 'Centre your screen in front of you.'],
+      critique: 'your head tilts toward your left shoulder.',
+      suggestions: ['Bring your head back to level, centred between your shoulders.'],
+      suggestionsByMode: { sitting: ['Centre your screen in front of you.'] },
     },
     tooHigh: {
-      critique: 'Your head tilts toward your right shoulder ({value}; target {range}).',
-      suggestions: ['Bring your head back to level, ears over the shoulders.', 'Centre your screen in front of you.'],
+      critique: 'your head tilts toward your right shoulder.',
+      suggestions: ['Bring your head back to level, centred between your shoulders.'],
+      suggestionsByMode: { sitting: ['Centre your screen in front of you.'] },
     },
   },
 };
@@ -169,14 +184,16 @@ const lateralTrunkLean: MetricDefinition = {
   source: `${KENDALL}: in the posterior plumb-line test the line bisects the trunk. ${BAND_NOTE}`,
   proxy: 'Shoulder midpoint stands in for C7 and hip midpoint for the sacrum (S2) on the plumb line.',
   feedback: {
-    commendation: 'Your trunk is upright over your pelvis ({value}).',
+    commendation: 'your trunk is upright over your pelvis.',
     tooLow: {
-      critique: 'Your trunk leans to your right ({value}; target {range}).',
-      suggestions: ['Centre your chest over your pelvis.', 'Sit or stand with your weight even on both sides.'],
+      critique: 'your trunk leans to your right.',
+      suggestions: ['Centre your chest over your pelvis.', 'Keep your weight even on both sides.'],
+      suggestionsByMode: { sitting: ['Sit square in the chair rather than leaning on one armrest.'] },
     },
     tooHigh: {
-      critique: 'Your trunk leans to your left ({value}; target {range}).',
-      suggestions: ['Centre your chest over your pelvis.', 'Sit or stand with your weight even on both sides.'],
+      critique: 'your trunk leans to your left.',
+      suggestions: ['Centre your chest over your pelvis.', 'Keep your weight even on both sides.'],
+      suggestionsByMode: { sitting: ['Sit square in the chair rather than leaning on one armrest.'] },
     },
   },
 };
@@ -215,15 +232,17 @@ const craniovertebralAngle: MetricDefinition = {
     'Ear keypoint for the tragus, shoulder midpoint for C7. The shoulder keypoint lies in front of and below C7, ' +
     'so the proxy reads differently from a clinical CVA: compare it with itself over time, not with clinical norms.',
   feedback: {
-    commendation: 'Your head is carried over your shoulders ({value}).',
+    commendation: 'your head is carried over your shoulders.',
     tooLow: {
-      critique: 'Your head is carried forward: craniovertebral angle {value} (target {range}).',
-      suggestions: [
-        'Draw your chin gently back (chin tucks), ears over the shoulders.',
-        'Raise your screen to eye level so you do not reach forward with the head.',
-      ],
+      critique: 'your head is carried forward of your shoulders.',
+      suggestions: ['Draw your chin gently back (chin tucks), ears over the shoulders.'],
+      suggestionsByMode: {
+        standing: ['Hold your phone or reading up at eye level rather than dropping your head to it.'],
+        sitting: ['Raise your screen to eye level so your head need not reach forward.'],
+      },
     },
-    tooHigh: { critique: 'Your craniovertebral angle is {value} (target {range}).', suggestions: [] },
+    // The band has no upper end, so this direction is never reached; it is here because every metric has both.
+    tooHigh: { critique: 'your head is held further back than usual.', suggestions: [] },
   },
 };
 
@@ -257,14 +276,22 @@ const trunkInclination: MetricDefinition = {
   source: `${RULA}: upright is the lowest-risk trunk posture, flexion beyond 20° a higher-risk category. ${BAND_NOTE}`,
   proxy: 'Shoulder and hip midpoints stand in for the clinical trunk axis (C7 to greater trochanter).',
   feedback: {
-    commendation: 'Your trunk is upright ({value}).',
+    commendation: 'your trunk is upright.',
     tooLow: {
-      critique: 'Your trunk leans back by {value} (target {range}).',
-      suggestions: ['Bring your shoulders over your hips.', 'If sitting, move your seat closer to the desk.'],
+      critique: 'your trunk leans back.',
+      suggestions: ['Stack your shoulders over your hips.'],
+      suggestionsByMode: {
+        standing: ['Let your hips come back under your shoulders instead of pushing them forward.'],
+        sitting: ['Set the backrest more upright, or sit closer to your work.'],
+      },
     },
     tooHigh: {
-      critique: 'Your trunk leans forward by {value} (target {range}).',
-      suggestions: ['Sit back into the chair so the backrest supports you.', 'Bring the screen or work closer.'],
+      critique: 'your trunk leans forward.',
+      suggestions: ['Lift your chest and stack your shoulders over your hips.'],
+      suggestionsByMode: {
+        standing: ['Raise work you lean over (a bench, a sink) so you can reach it standing tall.'],
+        sitting: ['Sit back into the chair so the backrest supports you.', 'Bring the screen or work closer.'],
+      },
     },
   },
 };
@@ -301,14 +328,20 @@ const hipAngle: MetricDefinition = {
   source: `${KENDALL} (standing: hip joint neutral); ${HFES} (sitting: trunk-thigh angle of at least 90°). ${BAND_NOTE}`,
   proxy: 'Hip keypoint for the greater trochanter, shoulder keypoint for the acromion, knee keypoint for the lateral epicondyle.',
   feedback: {
-    commendation: 'Your hip angle is in a comfortable range ({value}).',
+    commendation: 'your hip angle is in a comfortable range.',
     tooLow: {
-      critique: 'Your hip is closed to {value} (target {range}).',
-      suggestions: ['Open the angle between trunk and thighs: sit back or tilt the seat pan slightly forward.'],
+      critique: 'your hip is more bent than the normal range.',
+      suggestions: ['Open the angle between your trunk and thighs.'],
+      suggestionsByMode: {
+        standing: ['Stand tall with your hips under your shoulders.'],
+        sitting: ['Sit back in the chair, or tilt the seat pan slightly forward.'],
+      },
     },
+    // Reached only under the sitting band: standing allows the hip fully open.
     tooHigh: {
-      critique: 'Your hip is open to {value} (target {range}).',
-      suggestions: ['Sit upright with the thighs supported by the seat.'],
+      critique: 'your hip is more open than the normal range.',
+      suggestions: [],
+      suggestionsByMode: { sitting: ['Sit back in the seat with your thighs supported.'] },
     },
   },
 };
@@ -324,14 +357,20 @@ const kneeAngle: MetricDefinition = {
   source: `${KENDALL} (standing: knees neither flexed nor hyperextended); ${HFES} (sitting, feet flat). ${BAND_NOTE}`,
   proxy: 'Keypoints for the greater trochanter, lateral femoral epicondyle and lateral malleolus.',
   feedback: {
-    commendation: 'Your knee angle is in a comfortable range ({value}).',
+    commendation: 'your knee angle is in a comfortable range.',
     tooLow: {
-      critique: 'Your knee is bent to {value} (target {range}).',
-      suggestions: ['Standing: straighten the knees without locking them.', 'Sitting: move your feet forward, flat on the floor.'],
+      critique: 'your knee is more bent than the normal range.',
+      suggestions: [],
+      suggestionsByMode: {
+        standing: ['Straighten the knees without locking them.'],
+        sitting: ['Move your feet forward, flat on the floor.'],
+      },
     },
+    // Reached only under the sitting band: standing allows the knee fully straight.
     tooHigh: {
-      critique: 'Your knee is open to {value} (target {range}).',
-      suggestions: ['Sitting: bring your feet back under the knees, flat on the floor or a footrest.'],
+      critique: 'your knee is straighter than the normal range.',
+      suggestions: [],
+      suggestionsByMode: { sitting: ['Bring your feet back under the knees, flat on the floor or a footrest.'] },
     },
   },
 };
