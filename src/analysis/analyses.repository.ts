@@ -3,6 +3,7 @@ import type { Db } from '../infra/db/database.ts';
 import type { AnalysesTable, AnalysisStatus, DatabaseSchema, MediaFilesTable } from '../infra/db/schema.ts';
 import type { SubjectChoice } from '../pose/subject-tracks.ts';
 import type { UploadView } from '../posture/index.ts';
+import { subjectNameKey, type SubjectDetails } from './subject-details.ts';
 
 const UNIQUE_VIOLATION = '23505';
 
@@ -25,6 +26,8 @@ export interface Analysis {
   subjectHeightCm: number | null;
   /** Who to analyse in every view, chosen at upload; null: the automatic rule. */
   subjectChoice: UserSubjectChoice | null;
+  /** The person assessed as given at upload (name, birth date or age, notes); kept by a retry. */
+  subject: SubjectDetails;
   createdAt: Date;
   startedAt: Date | null;
   finishedAt: Date | null;
@@ -52,10 +55,15 @@ export interface AnalysesRepository {
   /** Inserts a pending analysis; null when the user already has this session id (the unique index decides). */
   reserve(input: {
     id: string; userId: string; sessionId: string; modelName: string; profile: string; subjectHeightCm?: number | null;
-    subjectChoice?: UserSubjectChoice | null;
+    subjectChoice?: UserSubjectChoice | null; subject?: SubjectDetails;
   }): Promise<Analysis | null>;
   findById(id: string): Promise<Analysis | null>;
   findBySession(userId: string, sessionId: string): Promise<Analysis | null>;
+  /**
+   * The previous assessment of the same person: the latest completed analysis of the same user with the same subject
+   * name (case and whitespace aside), created before this one. Null when this one has no name or there is none.
+   */
+  findPreviousAssessment(id: string): Promise<Analysis | null>;
   listByUser(userId: string, options: { limit: number; cursor?: string | null }): Promise<AnalysisPage>;
   listAllForUser(userId: string, since: Date): Promise<Analysis[]>;
   addMediaFiles(tx: Transaction<DatabaseSchema>, files: MediaFile[]): Promise<void>;
@@ -106,6 +114,9 @@ export function createAnalysesRepository(db: Db): AnalysesRepository {
           profile: input.profile, error: null, result: null, overall_score: null, started_at: null, finished_at: null,
           subject_height_cm: input.subjectHeightCm ?? null,
           subject_choice: input.subjectChoice ? JSON.stringify(input.subjectChoice) : null,
+          subject_name: input.subject?.name ?? null, subject_name_key: subjectNameKey(input.subject?.name ?? null),
+          subject_birth_date: input.subject?.birthDate ?? null, subject_age: input.subject?.age ?? null,
+          subject_notes: input.subject?.notes ?? null,
         }).returningAll().executeTakeFirstOrThrow();
         return toAnalysis(row);
       } catch (error) {
@@ -120,6 +131,18 @@ export function createAnalysesRepository(db: Db): AnalysesRepository {
     async findBySession(userId, sessionId) {
       const row = await db.selectFrom('analyses').selectAll()
         .where('user_id', '=', userId).where('session_id', '=', sessionId).executeTakeFirst();
+      return row ? toAnalysis(row) : null;
+    },
+    async findPreviousAssessment(id) {
+      // One query against this analysis' own row: its user, its name key and its creation time, to the microsecond.
+      const row = await db.selectFrom('analyses as previous')
+        .innerJoin('analyses as current', (join) => join
+          .onRef('previous.user_id', '=', 'current.user_id')
+          .onRef('previous.subject_name_key', '=', 'current.subject_name_key')
+          .onRef('previous.created_at', '<', 'current.created_at'))
+        .selectAll('previous')
+        .where('current.id', '=', id).where('previous.status', '=', 'completed')
+        .orderBy('previous.created_at', 'desc').limit(1).executeTakeFirst();
       return row ? toAnalysis(row) : null;
     },
     async listByUser(userId, { limit, cursor }) {
@@ -280,6 +303,10 @@ function toAnalysis(row: Selectable<AnalysesTable>): Analysis {
     overallScore: row.overall_score,
     subjectHeightCm: row.subject_height_cm === null ? null : Number(row.subject_height_cm),
     subjectChoice: toSubjectChoice(row.subject_choice),
+    subject: {
+      name: row.subject_name, birthDate: row.subject_birth_date,
+      age: row.subject_age === null ? null : Number(row.subject_age), notes: row.subject_notes,
+    },
     createdAt: new Date(row.created_at),
     startedAt: row.started_at ? new Date(row.started_at) : null,
     finishedAt: row.finished_at ? new Date(row.finished_at) : null,

@@ -9,6 +9,8 @@ import type { AnalysesRepository, Analysis, MediaFile } from './analyses.reposit
 import type { AnalysisCancels } from './analysis-cancels.ts';
 import { summariseWeeks, weekStart, type WeeklySummary } from './analysis-insights.ts';
 import { framesCsv } from './frames-csv.ts';
+import { assessedSubject, type AssessedSubject } from './subject-details.ts';
+import { framesMot, framesTrc } from './opensim-export.ts';
 import type { DetailedResult } from './view-analysis.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -34,7 +36,7 @@ const HOUR_MS = 3600 * 1000;
 /** What an analysis' stored result holds that the listings read. */
 interface StoredResult {
   summary?: string;
-  views?: Record<string, unknown>;
+  views?: Record<string, { file_type?: string } | undefined>;
 }
 
 /** An analysis as listed: the row, the name it was uploaded under, its one-line feedback and its media. */
@@ -50,8 +52,13 @@ export interface AnalysisDetail extends ListedAnalysis {
   postureResult: string | null;
   analysisJsonUrls: Record<string, string>;
   overlayUrls: Record<string, string>;
+  /** Video views only: the overlay video (MP4) and the angles-over-time chart (SVG). */
+  overlayVideoUrls: Record<string, string>;
+  chartUrls: Record<string, string>;
   feedbackJsonUrl: string | null;
   reportUrl: string | null;
+  /** The person assessed, as given at upload. */
+  subject: AssessedSubject;
 }
 
 /** A user's analysis statistics. Scores are on 0..100, except where a field says otherwise. */
@@ -100,15 +107,19 @@ export class AnalysesService {
     const { userId, sessionId } = analysis;
     const completed = analysis.status === 'completed';
     const resultViews = completed ? Object.keys(result?.views ?? {}).filter((view) => RESULT_VIEWS.has(view)) : [];
-    const urls = async (keyOf: (view: string) => string) =>
-      Object.fromEntries(await Promise.all(resultViews.map(async (view) => [view, await this.sign(keyOf(view))] as const)));
+    const videoViews = resultViews.filter((view) => result?.views?.[view]?.file_type === 'video');
+    const urls = async (keyOf: (view: string) => string, views = resultViews) =>
+      Object.fromEntries(await Promise.all(views.map(async (view) => [view, await this.sign(keyOf(view))] as const)));
     return {
       ...listed,
       postureResult: result?.views ? JSON.stringify(result.views) : null,
       analysisJsonUrls: await urls((view) => objectKeys.detailed(userId, sessionId, view)),
       overlayUrls: await urls((view) => objectKeys.overlay(userId, sessionId, view)),
+      overlayVideoUrls: await urls((view) => objectKeys.overlayVideo(userId, sessionId, view), videoViews),
+      chartUrls: await urls((view) => objectKeys.angleChart(userId, sessionId, view), videoViews),
       feedbackJsonUrl: completed ? await this.sign(objectKeys.feedback(userId, sessionId)) : null,
       reportUrl: completed ? await this.reportUrl(analysis) : null,
+      subject: assessedSubject(analysis),
     };
   }
 
@@ -121,12 +132,23 @@ export class AnalysesService {
 
   /** One view's per-frame series as CSV, with the file name to download it under. */
   async framesCsv(analysis: Analysis, view: string): Promise<{ filename: string; csv: string }> {
+    const detailed = await this.completedView(analysis, view);
+    return { filename: `${analysis.sessionId}_${view}_frames.csv`, csv: framesCsv(detailed) };
+  }
+
+  /** One view's keypoint trajectories (`trc`) or angles (`mot`) as OpenSim files, as Sports2D writes them. */
+  async framesOpenSim(analysis: Analysis, view: string, format: 'trc' | 'mot'): Promise<{ filename: string; text: string }> {
+    const detailed = await this.completedView(analysis, view);
+    const filename = `${analysis.sessionId}_${view}.${format}`;
+    return { filename, text: (format === 'trc' ? framesTrc : framesMot)(detailed, { name: filename }) };
+  }
+
+  private async completedView(analysis: Analysis, view: string): Promise<DetailedResult> {
     if (!RESULT_VIEWS.has(view)) throw errors.invalidRequest('view must be front, left, right or back');
     if (analysis.status !== 'completed') throw errors.conflict(`The analysis is ${analysis.status}`);
     const key = objectKeys.detailed(analysis.userId, analysis.sessionId, view);
     if (!(await this.deps.store.head(key))) throw errors.notFound(`Results of view ${view}`);
-    const detailed = JSON.parse((await this.deps.store.getBuffer(key)).toString()) as DetailedResult;
-    return { filename: `${analysis.sessionId}_${view}_frames.csv`, csv: framesCsv(detailed) };
+    return JSON.parse((await this.deps.store.getBuffer(key)).toString()) as DetailedResult;
   }
 
   /**

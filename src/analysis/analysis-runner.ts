@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -10,15 +10,17 @@ import { ObjectNotFoundError, type ObjectStore } from '../infra/object-store/obj
 import { JobAbortedError, type JobContext } from '../infra/queue/job-queue.ts';
 import { renderOverlayPng } from '../overlay/overlay.ts';
 import { overlayContent, type OverlayContent } from '../overlay/overlay-content.ts';
+import { renderOverlayVideo } from '../overlay/overlay-video.ts';
 import { MediaError } from '../pose/analyze-media.ts';
 import { grabFrame } from '../pose/frame-grab.ts';
 import type { PoseEstimator } from '../pose/pose-estimator.ts';
-import { buildViewFeedback, summarizeScore, type ViewFeedback } from '../posture/index.ts';
+import { buildViewFeedback, summarizeAssessment } from '../posture/index.ts';
 import type { View } from '../posture/profile.ts';
-import { renderAnalysisReport, type ReportView } from '../report/pdf-report.ts';
+import { angleChartSvg, chartPng } from '../report/angle-charts.ts';
+import { renderAnalysisReport } from '../report/pdf-report.ts';
 import type { UsersRepository } from '../users/users.repository.ts';
 import type { AnalysesRepository, Analysis, MediaFile } from './analyses.repository.ts';
-import { reportViewOf } from './analysis-report.ts';
+import { analysisReportInput, type AnalysedView } from './analysis-report.ts';
 import type { AnalysisCancels } from './analysis-cancels.ts';
 import type { AnalysisEvents } from './analysis-events.ts';
 import { analyseViewMedia, type DetailedResult } from './view-analysis.ts';
@@ -197,25 +199,27 @@ export class AnalysisRunner {
       });
     };
     try {
-      const views: Array<{ detailed: DetailedResult; feedback: ViewFeedback; report: ReportView }> = [];
+      const views: AnalysedView[] = [];
       for (const [index, file] of files.entries()) {
         views.push(await this.analyseFile(analysis, attempt, file, workDir, (f) => progress(index, f)));
       }
       const overallScores = views.map((v) => v.detailed.aggregated_results.overall_score).filter((s): s is number => s !== null);
       const overall = overallScores.length ? Math.round(overallScores.reduce((a, b) => a + b, 0) / overallScores.length) : null;
-      const summary = summarizeScore(overall);
+      // The band phrase clients know, then why: the view or measures that cost the most points.
+      const summary = summarizeAssessment(views.map(({ detailed }) => ({
+        ...detailed.aggregated_results, view: detailed.view as View, profile: detailed.profile,
+      })));
       const { userId, sessionId } = analysis;
       await this.put(attempt, objectKeys.feedback(userId, sessionId),
         Buffer.from(JSON.stringify(Object.fromEntries(views.map((v) => [v.detailed.view, v.feedback])), null, 2)),
         'application/json');
       const user = await this.deps.users.findUserById(userId);
-      const pdf = await renderAnalysisReport({
-        analysis: { id: analysis.id, session_id: sessionId, model_name: analysis.modelName, profile: analysis.profile,
-          created_at: analysis.createdAt, finished_at: new Date() },
-        user: { name: user?.name ?? '', email: user?.email ?? '' },
-        summary,
-        views: views.map((v) => v.report),
-      });
+      // The same person's last completed assessment, for the report to show the change since then.
+      const previous = await this.deps.analyses.findPreviousAssessment(analysis.id);
+      const pdf = await renderAnalysisReport(analysisReportInput({
+        analysis, user: { name: user?.name ?? '', email: user?.email ?? '' }, summary, overallScore: overall,
+        views, previous, finishedAt: new Date(),
+      }));
       await this.put(attempt, objectKeys.report(userId, sessionId), pdf, 'application/pdf');
       const result = {
         summary,
@@ -246,7 +250,9 @@ export class AnalysisRunner {
     }
   }
 
-  private async analyseFile(analysis: Analysis, attempt: Attempt, file: MediaFile, workDir: string, onProgress: (fraction: number) => void) {
+  private async analyseFile(
+    analysis: Analysis, attempt: Attempt, file: MediaFile, workDir: string, onProgress: (fraction: number) => void,
+  ): Promise<AnalysedView> {
     // Decoders want a seekable file (an mp4 may keep its index at the end), so the object is copied locally.
     const local = path.join(workDir, path.basename(file.objectKey));
     const problem = await this.deps.checkMedia?.(file, attempt.signal);
@@ -288,8 +294,35 @@ export class AnalysisRunner {
       return undefined;
     });
     if (overlay) await this.put(attempt, objectKeys.overlay(userId, sessionId, detailed.view), overlay.png, 'image/png');
+    const chartPng = detailed.file_type === 'video' ? await this.writeVideoResults(analysis, attempt, local, detailed) : undefined;
     const feedback = buildViewFeedback(detailed.profile, detailed.view as View, detailed.aggregated_results);
-    return { detailed, feedback, report: reportViewOf(detailed, feedback, overlay) };
+    return { detailed, feedback, overlay, chartPng };
+  }
+
+  /**
+   * A video view's pictures over time: the overlay video (every analysed frame with its own skeleton and angles)
+   * and the angles-over-time chart, as SVG for the API and PNG for the report (returned). Like the still overlay,
+   * a picture that cannot be drawn is logged and left out; the numbers stand without it.
+   */
+  private async writeVideoResults(analysis: Analysis, attempt: Attempt, local: string, detailed: DetailedResult): Promise<Buffer | undefined> {
+    const { userId, sessionId } = analysis;
+    const video = `${local}.overlay.mp4`;
+    try {
+      await renderOverlayVideo(local, detailed, video, { signal: attempt.signal });
+      await this.put(attempt, objectKeys.overlayVideo(userId, sessionId, detailed.view), await readFile(video), 'video/mp4');
+    } catch (error) {
+      if (attempt.signal.aborted) throw error;
+      this.deps.log.warn({ analysisId: analysis.id, err: error }, 'overlay video could not be made');
+    } finally {
+      await rm(video, { force: true });
+    }
+    const chart = angleChartSvg(detailed);
+    if (!chart) return undefined;
+    await this.put(attempt, objectKeys.angleChart(userId, sessionId, detailed.view), Buffer.from(chart.svg), 'image/svg+xml');
+    return chartPng(chart.svg, { width: 1000 }).catch((error: unknown) => {
+      this.deps.log.warn({ analysisId: analysis.id, err: error }, 'angle chart could not be rasterised');
+      return undefined;
+    });
   }
 
   /** The overlay and the content it draws (the report captions the picture from the same content). */

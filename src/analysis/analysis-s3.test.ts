@@ -59,6 +59,16 @@ describe('the studio pipeline on S3 storage', () => {
     expect(detailed).toMatchObject({ view: 'right', file_type: 'video' });
     expect(detailed.processed_frames).toBeGreaterThan(20);
     const keys = (await t.store.list(`analysis-data/${user.id}/s3-session/`)).map((o) => o.key.split('/').at(-1)).sort();
-    expect(keys).toEqual(['detailed_front.json', 'detailed_right.json', 'feedback.json', 'overlay_front.png', 'overlay_right.png', 's3-session_report.pdf']);
+    expect(keys).toEqual(['angles_right.svg', 'detailed_front.json', 'detailed_right.json', 'feedback.json', 'overlay_front.png',
+      'overlay_right.mp4', 'overlay_right.png', 's3-session_report.pdf']);
+    // The video view's overlay video and chart are listed and served; the photo has neither.
+    expect(Object.keys(done.overlay_video_urls as object)).toEqual(['right']);
+    expect(Object.keys(done.chart_urls as object)).toEqual(['right']);
+    const video = await fetch((done.overlay_video_urls as Record<string, string>).right!);
+    expect(video.headers.get('content-type')).toBe('video/mp4');
+    expect(Buffer.from(await video.arrayBuffer()).subarray(4, 8).toString()).toBe('ftyp');
+    const chart = await fetch((done.chart_urls as Record<string, string>).right!);
+    expect(chart.headers.get('content-type')).toBe('image/svg+xml');
+    expect(await chart.text()).toContain('<svg');
   }, 90_000);
 });

@@ -104,6 +104,10 @@ describe('state rules', () => {
       expect(retry.statusCode).toBe(409);
       const report = await pendingApp.app.inject({ url: `/api/analysis/report/${id}`, headers: bearer(user.token) });
       expect(report.statusCode).toBe(409);
+      for (const format of ['csv', 'trc', 'mot']) {
+        const frames = await pendingApp.app.inject({ url: `/api/analysis/${id}/frames.${format}?view=front`, headers: bearer(user.token) });
+        expect(frames.statusCode, format).toBe(409);
+      }
     } finally {
       await pendingApp.close();
     }
@@ -115,6 +119,33 @@ describe('state rules', () => {
     const csv = await get(`/api/analysis/${ids[0]}/frames.csv?view=front`, owner);
     expect(csv.headers['content-type']).toMatch(/^text\/csv/);
     expect(csv.body.trim().split('\r\n')).toHaveLength(2);
+  });
+});
+
+describe('OpenSim exports', () => {
+  it('serves one view as .trc and .mot downloads named after the session, with the frames.csv rules', async () => {
+    const trc = await get(`/api/analysis/${ids[0]}/frames.trc?view=front`, owner);
+    expect(trc.statusCode).toBe(200);
+    expect(trc.headers['content-type']).toBe('text/plain; charset=utf-8');
+    expect(trc.headers['content-disposition']).toBe('attachment; filename="session_0_front.trc"');
+    const [pathLine, keys, values] = trc.body.split('\n').map((line) => line.split('\t'));
+    expect(pathLine!.slice(0, 4)).toEqual(['PathFileType', '4', '(X/Y/Z)', 'session_0_front.trc']);
+    expect(values![keys!.indexOf('NumFrames')]).toBe('1');
+    expect(values![keys!.indexOf('NumMarkers')]).toBe('17');
+
+    const mot = await get(`/api/analysis/${ids[0]}/frames.mot?view=front`, admin);
+    expect(mot.statusCode).toBe(200);
+    expect(mot.headers['content-disposition']).toBe('attachment; filename="session_0_front.mot"');
+    const lines = mot.body.split('\n');
+    expect(lines.slice(0, 5)).toEqual(['session_0_front.mot', 'version=1', 'nRows=1', expect.stringMatching(/^nColumns=\d+$/), 'inDegrees=yes']);
+    expect(lines[lines.indexOf('endheader') + 1]).toMatch(/^time(\t|$)/);
+
+    for (const format of ['trc', 'mot']) {
+      expect((await get(`/api/analysis/${ids[0]}/frames.${format}?view=top`, owner)).statusCode, format).toBe(400);
+      expect((await get(`/api/analysis/${ids[0]}/frames.${format}?view=left`, owner)).statusCode, format).toBe(404);
+      expect((await get(`/api/analysis/${ids[0]}/frames.${format}?view=front`, stranger)).statusCode, format).toBe(404);
+      expect((await t.app.inject({ url: `/api/analysis/${ids[0]}/frames.${format}?view=front` })).statusCode, format).toBe(401);
+    }
   });
 });
 

@@ -42,8 +42,17 @@ const DetailResponse = Type.Object({
   ...ListedItem.properties,
   posture_result: nullable(Type.String()),
   analysis_json_urls: UrlMap, overlay_urls: UrlMap,
+  overlay_video_urls: Type.Record(Type.String(), Type.String(), {
+    description: 'Video views only: view → signed URL of the overlay video (H.264 MP4: the analysed frames with the skeleton and angles)',
+  }),
+  chart_urls: Type.Record(Type.String(), Type.String(), { description: 'Video views only: view → signed URL of the angles-over-time chart (SVG)' }),
   feedback_json_url: nullable(Type.String()),
   report_url: nullable(Type.String()),
+  subject: Type.Object({
+    name: nullable(Type.String()), birth_date: nullable(Type.String({ description: 'YYYY-MM-DD' })),
+    age: nullable(Type.Integer({ description: 'At the assessment: from birth_date when given, else as given' })),
+    height_cm: nullable(Type.Number()), notes: nullable(Type.String()),
+  }, { description: 'The person assessed, as given at upload (not the account holder); null fields were not given' }),
 });
 const Insight = Type.Object({ type: Type.String(), title: Type.String(), content: Type.String() });
 const SummaryResponse = Type.Object({
@@ -139,8 +148,12 @@ export async function analysisRoutes(fastify: FastifyInstance, deps: AnalysisRou
       posture_result: detail.postureResult,
       analysis_json_urls: detail.analysisJsonUrls,
       overlay_urls: detail.overlayUrls,
+      overlay_video_urls: detail.overlayVideoUrls,
+      chart_urls: detail.chartUrls,
       feedback_json_url: detail.feedbackJsonUrl,
       report_url: detail.reportUrl,
+      subject: { name: detail.subject.name, birth_date: detail.subject.birthDate, age: detail.subject.age,
+        height_cm: detail.subject.heightCm, notes: detail.subject.notes },
     };
   });
 
@@ -164,6 +177,27 @@ export async function analysisRoutes(fastify: FastifyInstance, deps: AnalysisRou
       .header('Content-Disposition', `attachment; filename="${filename}"`)
       .send(csv);
   });
+
+  for (const [format, summary] of [
+    ['trc', 'Keypoint trajectories of one view as an OpenSim .trc file (as Sports2D writes it)'],
+    ['mot', 'Angles of one view as an OpenSim .mot file (as Sports2D writes it)'],
+  ] as const) {
+    app.get(`/api/analysis/:id/frames.${format}`, {
+      preHandler: guards.requireUser,
+      schema: {
+        tags, summary, params: IdParams,
+        querystring: Type.Object({ view: Type.String({ maxLength: 10 }) }), produces: ['text/plain'],
+        response: { ...studioErrors(400, 401, 404, 409) },
+      },
+    }, async (request, reply) => {
+      const analysis = await service.visible(request.params.id, request.auth!.user);
+      const { filename, text } = await service.framesOpenSim(analysis, request.query.view, format);
+      return reply
+        .header('Content-Type', 'text/plain; charset=utf-8')
+        .header('Content-Disposition', `attachment; filename="${filename}"`)
+        .send(text);
+    });
+  }
 
   app.delete('/api/analysis/:id', {
     preHandler: guards.requireUser,

@@ -63,6 +63,8 @@ export interface ViewAnalysisOptions {
   /** Who to analyse when several people are in view (default: the automatic rule). */
   subject?: SubjectChoice;
   onProgress?: (fraction: number) => void;
+  /** Frames analysed so far, of those the file holds at this frame step (for a video, its container's count). */
+  onFrames?: (done: number, total: number) => void;
   /** Everybody found, and the subject, before the frames are analysed. */
   onPeople?: (people: MediaPeople) => void;
   signal?: AbortSignal;
@@ -85,6 +87,7 @@ export async function analyseViewMedia(input: string | Uint8Array, options: View
     onProgress: (done, total) => options.onProgress?.(total > 0 ? done / total : 1),
   })) {
     frames.push(frame);
+    options.onFrames?.(frames.length, Math.max(frames.length, Math.ceil(info!.totalFrames / info!.frameStep)));
   }
   if (!info || !people) throw new Error('media information missing after decoding');
   return buildDetailedResult(info, frames, options, people);

@@ -146,6 +146,25 @@ describe('POST /api/video/upload/presign', () => {
     expect((await createAnalysesRepository(t.database.db).findById(response.json().analysis_id))?.subjectHeightCm).toBe(181);
   });
 
+  it('keeps the person assessed like the multipart upload, and refuses a bad field, reserving nothing', async () => {
+    const analyses = createAnalysesRepository(t.database.db);
+    const response = await presign(session(), TWO_VIEWS, user, { subject_name: 'Grace  Hopper ', subject_age: 85, subject_notes: 'Knee pain.' });
+    expect(response.statusCode).toBe(201);
+    expect((await analyses.findById(response.json().analysis_id))?.subject)
+      .toEqual({ name: 'Grace  Hopper', birthDate: null, age: 85, notes: 'Knee pain.' });
+    for (const [extra, message] of [
+      [{ subject_age: 42.5 }, /^Invalid subject_age: 42\.5/],
+      [{ subject_birth_date: '2999-01-01' }, /^Invalid subject_birth_date: 2999-01-01/],
+      [{ subject_name: 'y'.repeat(101) }, /^Invalid subject_name: 101 characters/],
+    ] as const) {
+      const id = session();
+      const refused = await presign(id, TWO_VIEWS, user, extra);
+      expect(refused.statusCode, JSON.stringify(extra)).toBe(400);
+      expect(refused.json().error).toMatch(message);
+      expect(await analyses.findBySession(user.id, id)).toBeNull();
+    }
+  });
+
   it('keeps the chosen person like the multipart upload, as text or a JSON number, and refuses a bad one', async () => {
     const analyses = createAnalysesRepository(t.database.db);
     for (const person of ['x', '1,2@t', 0]) {

@@ -43,6 +43,10 @@ const PresignBody = Type.Object({
     description: 'Who to analyse in every view: a person number as `postura analyze --list-people` prints them (2 or "2"), '
       + 'or a point on the person in pixels of the original picture, "X,Y" or "X,Y@T" at T seconds; default: the automatic rule',
   })),
+  subject_name: Type.Optional(Type.String({ description: 'The person assessed, at most 100 characters (not the account holder)' })),
+  subject_birth_date: Type.Optional(Type.String({ description: 'Their date of birth, YYYY-MM-DD; or subject_age instead' })),
+  subject_age: Type.Optional(Type.Union([Type.Number(), Type.String({ maxLength: 32 })], { description: 'Their age in whole years, 1 to 120' })),
+  subject_notes: Type.Optional(Type.String({ description: 'Notes about them for the report, at most 1000 characters' })),
   views: Type.Record(Type.String(), DeclaredView, { description: 'front, left, right, back (or file: view unknown)' }),
 });
 const PresignResponse = Type.Object({

@@ -13,6 +13,7 @@ import { claimWaitingAnalysis } from './direct-upload.repository.ts';
 import { VIEW_FIELDS, type MediaUploadService } from './media-upload.service.ts';
 import { parseMediaKey, type CreatedObject, type MediaKeyParts, type SkippedRecord } from './minio-webhook.ts';
 import { checkStoredMedia, UNSUPPORTED_MEDIA } from './stored-media-check.ts';
+import type { SubjectFieldsInput } from './subject-fields.ts';
 
 /** Declared extension → what the content must turn out to be, the PUT's Content-Type and the key's extension. */
 const DECLARED: Readonly<Record<string, { kind: MediaKind; contentType: string; ext: string }>> = {
@@ -41,7 +42,8 @@ export interface DeclaredView {
   size?: number;
 }
 
-export interface PresignInput {
+/** The person assessed (subject_name, subject_birth_date or subject_age, subject_notes) come as in the multipart upload. */
+export interface PresignInput extends SubjectFieldsInput {
   session_id?: string;
   model?: string;
   profile?: string;

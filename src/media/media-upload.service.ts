@@ -9,7 +9,9 @@ import type { JobQueue } from '../infra/queue/job-queue.ts';
 import { SNIFF_BYTES, sniffMedia, type SniffedMedia } from '../pose/media-sniff.ts';
 import { parseSubjectChoice } from '../pose/subject-tracks.ts';
 import { SUBJECT_HEIGHT_RANGE_CM, type UploadView } from '../posture/index.ts';
+import type { SubjectDetails } from '../analysis/subject-details.ts';
 import { createMediaCheck } from './media-check.ts';
+import { parseSubjectFields, type SubjectFieldsInput } from './subject-fields.ts';
 
 /** Upload field → view; a lone `file` means "view unknown: detect it". */
 export const VIEW_FIELDS: Readonly<Record<string, UploadView>> = { front: 'front', left: 'left', right: 'right', back: 'back', file: 'auto' };
@@ -29,6 +31,8 @@ export interface SessionFields {
   subjectHeightCm?: number;
   /** Who to analyse in every view when several people are in it; absent: the automatic rule. */
   subjectChoice?: UserSubjectChoice;
+  /** The person assessed (name, birth date or age, notes), each null when not given. */
+  subject: SubjectDetails;
 }
 
 /** A file of a multipart upload, stored under its pending key until the request ends. */
@@ -88,7 +92,7 @@ export class MediaUploadService {
 
   parseFields(fields: {
     session_id?: string; model?: string; profile?: string; height_cm?: string | number; person?: string | number;
-  }): SessionFields {
+  } & SubjectFieldsInput): SessionFields {
     const sessionId = fields.session_id?.trim();
     if (!sessionId) throw errors.missingFields('Missing session_id');
     if (!SESSION_ID.test(sessionId)) {
@@ -109,7 +113,7 @@ export class MediaUploadService {
     const subjectHeightCm = parseHeightCm(fields.height_cm);
     const subjectChoice = parsePerson(fields.person);
     return {
-      sessionId, model, profile,
+      sessionId, model, profile, subject: parseSubjectFields(fields),
       ...(subjectHeightCm === undefined ? {} : { subjectHeightCm }),
       ...(subjectChoice === undefined ? {} : { subjectChoice }),
     };
@@ -119,7 +123,7 @@ export class MediaUploadService {
   async open(userId: string, fields: SessionFields): Promise<Analysis> {
     const analysis = await this.deps.analyses.reserve({
       id: randomUUID(), userId, sessionId: fields.sessionId, modelName: fields.model, profile: fields.profile,
-      subjectHeightCm: fields.subjectHeightCm ?? null, subjectChoice: fields.subjectChoice ?? null,
+      subjectHeightCm: fields.subjectHeightCm ?? null, subjectChoice: fields.subjectChoice ?? null, subject: fields.subject,
     });
     if (analysis) return analysis;
     const existing = await this.deps.analyses.findBySession(userId, fields.sessionId);

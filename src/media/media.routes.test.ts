@@ -110,6 +110,44 @@ describe('POST /api/video/upload', () => {
     }
   });
 
+  it('keeps the person assessed with the analysis, normalised, and refuses a bad field, storing nothing', async () => {
+    const analyses = createAnalysesRepository(t.database.db);
+    const named = await upload([
+      { name: 'front', filename: 'me.jpg', content: jpg }, { name: 'session_id', value: session() },
+      { name: 'subject_name', value: ' Ａｄａ Lovelace ' }, { name: 'subject_birth_date', value: '1985-12-10' },
+      { name: 'subject_notes', value: 'Desk worker.\nLow back pain. ' },
+    ]);
+    expect(named.statusCode).toBe(201);
+    expect((await analyses.findById(named.json().analysis_id))?.subject)
+      .toEqual({ name: 'Ada Lovelace', birthDate: '1985-12-10', age: null, notes: 'Desk worker.\nLow back pain.' });
+    const aged = await upload([{ name: 'session_id', value: session() }, { name: 'subject_age', value: '42' }, { name: 'front', filename: 'me.jpg', content: jpg }]);
+    expect((await analyses.findById(aged.json().analysis_id))?.subject).toEqual({ name: null, birthDate: null, age: 42, notes: null });
+
+    for (const [field, value, message] of [
+      ['subject_name', 'x'.repeat(101), /^Invalid subject_name: 101 characters/],
+      ['subject_name', 'Ada\u0000', /^Invalid subject_name: it holds control characters/],
+      ['subject_birth_date', '1985-02-30', /^Invalid subject_birth_date: 1985-02-30\. Give the date of birth as YYYY-MM-DD/],
+      ['subject_birth_date', `${new Date().getUTCFullYear() + 1}-01-01`, /^Invalid subject_birth_date: .*not in the future/],
+      ['subject_age', '121', /^Invalid subject_age: 121\. Give the age in whole years, from 1 to 120/],
+      ['subject_notes', 'n'.repeat(1001), /^Invalid subject_notes: 1001 characters/],
+    ] as const) {
+      const bad = session();
+      const refused = await upload([
+        { name: 'session_id', value: bad }, { name: 'front', filename: 'me.jpg', content: jpg }, { name: field, value },
+      ]);
+      expect(refused.statusCode, `${field}=${value.slice(0, 20)}`).toBe(400);
+      expect(refused.json().error).toMatch(message);
+      expect(await storedKeys(user, bad)).toEqual([]);
+      expect(await analyses.findBySession(user.id, bad)).toBeNull();
+    }
+    const both = await upload([
+      { name: 'session_id', value: session() }, { name: 'subject_age', value: '30' }, { name: 'subject_birth_date', value: '1995-01-01' },
+      { name: 'front', filename: 'me.jpg', content: jpg },
+    ]);
+    expect(both.json()).toMatchObject({ error: 'Give subject_birth_date or subject_age, not both' });
+    expect(await pendingKeys()).toEqual([]);
+  });
+
   it('keeps the chosen person with the analysis: a person number or a point, at a time or not', async () => {
     const analyses = createAnalysesRepository(t.database.db);
     for (const [person, choice] of [

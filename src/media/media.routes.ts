@@ -50,7 +50,9 @@ export async function mediaRoutes(fastify: FastifyInstance, deps: MediaRoutesDep
         + 'and person (optional: who to analyse in every view when several people are in it, either a person number as '
         + '`postura analyze --list-people` prints them, e.g. "2", or a point on the person in pixels of the original '
         + 'picture, "X,Y" or "X,Y@T" at T seconds, e.g. "640,360@2.5"; default: the person visible longest, then the '
-        + "largest). Fields and files may come in any order. A lone `file` is stored as `{model}_{its file name}{ext}`, "
+        + 'largest), and about the person assessed (optional, separate from the account): subject_name (at most 100 '
+        + 'characters), subject_birth_date (YYYY-MM-DD) or subject_age (whole years, 1 to 120), subject_notes (at most 1000 '
+        + "characters). Fields and files may come in any order. A lone `file` is stored as `{model}_{its file name}{ext}`, "
         + 'the name reduced to letters, digits, "_", "-" and "."; it cannot be combined with named views.',
       consumes: ['multipart/form-data'],
       response: { 201: UploadResponse, 207: UploadResponse, ...studioErrors(400, 401, 409, 413, 415, 429) },

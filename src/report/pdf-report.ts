@@ -1,13 +1,20 @@
 import PDFDocument from 'pdfkit';
-import sharp from 'sharp';
-import { MAX_IMAGE_PIXELS } from '../pose/media-limits.ts';
+import { drawPicture, reportPicture, type ReportPicture } from './report-pictures.ts';
+import { ACCENT, BAD, bottomLimit, capitalize, contentWidth, ensureSpace, GOOD, INK, MARGIN, MUTED, RULE, sectionTitle, type Doc } from './report-page.ts';
+import { drawComparisonTable, drawMeasuresTable, signedPoints } from './report-tables.ts';
 import { bandColour, clampPercent, formatDate, reportText } from './report-text.ts';
+
+export { REPORT_PICTURE_MAX_SIDE } from './report-pictures.ts';
 
 export interface ReportMetric {
   name: string;
   label: string;
+  /** The measured value(s) with units: `12.3°`, `left 1.2 cm, right 2.0 cm`. */
   measured: string;
-  target: string;
+  /** The normal range, with units, as the profile states it. */
+  normalRange: string;
+  /** Where the normal range comes from; listed once per view under the table, numbered. */
+  source?: string;
   /** Sub-score, 0 to 100. */
   percent: number;
 }
@@ -19,6 +26,23 @@ export interface ReportFeedback {
   suggestions: string[];
 }
 
+/** One measurement now and at the previous assessment, the change formatted with its units (`+2.1°`). */
+export interface ReportComparisonRow {
+  label: string;
+  previous: string;
+  current: string;
+  change: string;
+  /** How the measure's sub-score moved, which colours the change; absent: unknown. */
+  trend?: 'better' | 'worse' | 'same';
+}
+
+/** A view beside the same view of the person's previous assessment. */
+export interface ReportComparison {
+  /** That view's score then, 0 to 100. */
+  previousScore: number | null;
+  rows: ReportComparisonRow[];
+}
+
 export interface ReportView {
   view: string;
   detected_view: string;
@@ -28,9 +52,25 @@ export interface ReportView {
   feedback: ReportFeedback[];
   /** PNG or JPEG of the analysed frame with the skeleton drawn on it. */
   overlayPng?: Buffer;
-  /** Printed under the picture: which frame it shows and how its numbers relate to the metric table. */
+  /** Printed under the picture: which frame it shows and how its numbers relate to the measures table. */
   overlayCaption?: string;
+  /** Where the view's centimetres come from (one line); given when a measure is in cm. */
+  scale?: string;
+  /** A video's measures over time, drawn under the measures table. */
+  chartPng?: Buffer;
+  /** Given when the person's previous assessment has this view. */
+  comparison?: ReportComparison;
   warnings: string[];
+}
+
+/** The person assessed; each field null when not given at upload. */
+export interface ReportSubject {
+  name: string | null;
+  birthDate: string | null;
+  /** At the assessment, in whole years. */
+  age: number | null;
+  heightCm: number | null;
+  notes: string | null;
 }
 
 export interface AnalysisReportInput {
@@ -42,9 +82,15 @@ export interface AnalysisReportInput {
     created_at: Date | string;
     finished_at?: Date | string | null;
   };
+  /** The account holder: named only as the one the report was prepared by, never as the person assessed. */
   user: { name: string; email: string };
-  /** The one-line summary ("Good posture with minor improvements needed."). */
+  subject?: ReportSubject;
+  /** The summary sentence(s) of the result. */
   summary: string;
+  /** Mean of the view scores, 0 to 100. */
+  overall_score?: number | null;
+  /** The person's previous assessment, when there is one. */
+  previous?: { created_at: Date | string; session_id: string; overall_score: number | null };
   views: ReportView[];
 }
 
@@ -53,301 +99,284 @@ export interface RenderOptions {
   compress?: boolean;
 }
 
-type Doc = PDFKit.PDFDocument;
+/** How much room pictures and the space between sections take: the most generous that leaves no nearly empty page. */
+interface Layout {
+  /** Largest height of a view's picture, and of its chart, in points. */
+  picture: number;
+  chart: number;
+  /** Multiplies the space between sections. */
+  gap: number;
+}
 
-const MARGIN = 48;
-const INK = '#1f2933';
-const MUTED = '#667085';
-const RULE = '#d0d5dd';
-const ACCENT = '#12626b';
-const TRACK = '#eaecf0';
+/** Tried in turn until the last page is not left nearly empty. */
+const LAYOUTS: readonly Layout[] = [
+  { picture: 300, chart: 440, gap: 1 },
+  { picture: 250, chart: 380, gap: 0.8 },
+  { picture: 200, chart: 320, gap: 0.6 },
+  { picture: 160, chart: 270, gap: 0.4 },
+];
+/**
+ * A picture is never drawn smaller than this (a new page instead), nor a chart smaller than CHART_MIN_HEIGHT: a chart
+ * stacks a panel per angle (report/angle-charts.ts), so it needs more height than a photo to stay readable.
+ */
+const PICTURE_MIN_HEIGHT = 150;
+const CHART_MIN_HEIGHT = 200;
+/** A last page filled less than this (share of its writable height) is worth a tighter layout. */
+const MIN_LAST_PAGE_FILL = 0.25;
+
+interface Pictures {
+  overlay: ReportPicture | undefined;
+  chart: ReportPicture | undefined;
+}
 
 /**
- * Renders the analysis report with pdfkit: a cover with the metadata and scores, then one section per view with
- * the overlay picture, the metric table with score bars and the feedback. Only the built-in Helvetica fonts are
- * used and nothing is loaded from outside; every user-supplied string goes through `reportText`.
+ * Renders the report a clinician hands over with pdfkit: the person assessed and the date, a summary, then per view
+ * the overlay picture, the measures with normal ranges and their sources, a chart over time for videos, the feedback
+ * and the comparison with the person's previous assessment. Sections flow from page to page; pictures shrink (down
+ * to a floor) rather than leave a last page nearly empty. Only the built-in Helvetica fonts are used and nothing is
+ * loaded from outside; every user-supplied string goes through `reportText`.
  */
 export async function renderAnalysisReport(input: AnalysisReportInput, options: RenderOptions = {}): Promise<Buffer> {
-  const { analysis, user } = input;
-  const doc = new PDFDocument({
+  // Prepared before drawing: pdfkit's drawing is synchronous, the re-encoding is not.
+  const pictures: Pictures[] = await Promise.all(input.views.map(async (view) => ({
+    overlay: await reportPicture(view.overlayPng, 'photo'),
+    chart: await reportPicture(view.chartPng, 'chart'),
+  })));
+  // Each try is a whole layout (pdfkit cannot take pages back); only the one kept is ever serialised. When none
+  // fills its last page enough, the fewest pages win, then the fullest last page.
+  let best: { doc: Doc; pages: number; fill: number } | undefined;
+  for (const layout of LAYOUTS) {
+    const doc = newDocument(input, options);
+    drawReport(doc, input, pictures, layout);
+    const pages = doc.bufferedPageRange().count;
+    const fill = (doc.y - MARGIN) / (bottomLimit(doc) - MARGIN);
+    if (pages === 1 || fill >= MIN_LAST_PAGE_FILL) return finish(doc, input);
+    if (!best || pages < best.pages || (pages === best.pages && fill > best.fill)) best = { doc, pages, fill };
+  }
+  return finish(best!.doc, input);
+}
+
+function newDocument({ analysis }: AnalysisReportInput, options: RenderOptions): Doc {
+  return new PDFDocument({
     size: 'A4',
     margin: MARGIN,
     bufferPages: true,
     compress: options.compress ?? true,
     info: {
-      Title: `Posture analysis report - ${reportText(analysis.session_id, 80)}`,
+      Title: `Posture assessment report - ${reportText(analysis.session_id, 80)}`,
       Author: 'Postura',
       Subject: `Analysis ${reportText(analysis.id, 80)}`,
       Producer: 'Postura',
       Creator: 'Postura',
     },
   });
+}
+
+async function finish(doc: Doc, input: AnalysisReportInput): Promise<Buffer> {
   const chunks: Buffer[] = [];
   doc.on('data', (chunk: Buffer) => chunks.push(chunk));
   const finished = new Promise<Buffer>((resolve, reject) => {
     doc.on('end', () => resolve(Buffer.concat(chunks)));
     doc.on('error', reject);
   });
-
-  // Prepared before drawing: pdfkit's drawing is synchronous, the re-encoding is not.
-  const pictures = await Promise.all(input.views.map((view) => reportPicture(view.overlayPng)));
-  drawCover(doc, input);
-  input.views.forEach((view, i) => {
-    doc.addPage();
-    drawView(doc, view, pictures[i]);
-  });
-  drawFooters(doc, reportText(analysis.session_id, 80), reportText(user.email, 120));
+  drawFooters(doc, input);
   doc.end();
   return finished;
 }
 
-function contentWidth(doc: Doc): number {
-  return doc.page.width - 2 * MARGIN;
+function drawReport(doc: Doc, input: AnalysisReportInput, pictures: Pictures[], layout: Layout): void {
+  drawHeader(doc, input);
+  drawSummary(doc, input);
+  input.views.forEach((view, i) => drawView(doc, view, pictures[i]!, layout, input.previous?.created_at));
 }
 
-function bottomLimit(doc: Doc): number {
-  return doc.page.height - MARGIN - 24; // room for the footer
-}
-
-/** Starts a new page when `height` more points would not fit above the footer. */
-function ensureSpace(doc: Doc, height: number): void {
-  if (doc.y + height > bottomLimit(doc)) doc.addPage();
-}
-
-function drawCover(doc: Doc, { analysis, user, summary, views }: AnalysisReportInput): void {
+/** The person assessed and the date, large; the account only as the small line of who prepared it. */
+function drawHeader(doc: Doc, { analysis, user, subject }: AnalysisReportInput): void {
   const width = contentWidth(doc);
-  doc.rect(0, 0, doc.page.width, 120).fill(ACCENT);
-  doc.fillColor('#ffffff').font('Helvetica-Bold').fontSize(24).text('Posture Analysis Report', MARGIN, 42, { width });
-  doc.font('Helvetica').fontSize(11).fillColor('#d6eef0')
-    .text(`Session ${reportText(analysis.session_id, 80)}`, MARGIN, 76, { width, lineBreak: false, ellipsis: true });
-  doc.y = 150;
-
-  const rows: Array<[string, string]> = [
-    ['Name', reportText(user.name, 200)],
-    ['Email', reportText(user.email, 200)],
-    ['Session', reportText(analysis.session_id, 200)],
-    ['Analysis', reportText(analysis.id, 200)],
-    ['Model', reportText(analysis.model_name, 100)],
-    ['Profile', reportText(analysis.profile, 100)],
-    ['Created', formatDate(analysis.created_at)],
-    ['Finished', formatDate(analysis.finished_at)],
-  ];
-  doc.x = MARGIN;
-  sectionTitle(doc, 'Details');
-  for (const [label, value] of rows) {
-    const y = doc.y;
-    doc.font('Helvetica').fontSize(10).fillColor(MUTED).text(label, MARGIN, y, { width: 90 });
-    doc.font('Helvetica').fillColor(INK).text(value || '-', MARGIN + 100, y, { width: width - 100 });
-    doc.y = Math.max(doc.y, y + 14) + 4;
-  }
-
-  doc.moveDown(1);
-  sectionTitle(doc, 'Summary');
-  doc.font('Helvetica').fontSize(12).fillColor(INK).text(reportText(summary, 500) || '-', MARGIN, doc.y, { width });
-  doc.moveDown(1);
-
-  // One score card per view.
-  const cardWidth = (width - 12 * 3) / 4;
-  ensureSpace(doc, 80);
-  const top = doc.y;
-  views.slice(0, 4).forEach((view, i) => {
-    const x = MARGIN + i * (cardWidth + 12);
-    const score = Math.round(clampPercent(view.overall_score));
-    doc.roundedRect(x, top, cardWidth, 72, 6).lineWidth(1).strokeColor(RULE).stroke();
-    doc.rect(x, top + 66, cardWidth * (score / 100), 6).fill(bandColour(score));
-    doc.font('Helvetica').fontSize(9).fillColor(MUTED)
-      .text(`${capitalize(reportText(view.view, 20))} view`, x + 10, top + 10, { width: cardWidth - 20, lineBreak: false, ellipsis: true });
-    doc.font('Helvetica-Bold').fontSize(26).fillColor(bandColour(score))
-      .text(String(Math.round(score)), x + 10, top + 26, { width: cardWidth - 20, continued: false });
-  });
-  if (views.length > 4) {
-    doc.font('Helvetica').fontSize(9).fillColor(MUTED).text(`${views.length - 4} more views follow.`, MARGIN, top + 80);
-  }
-  doc.y = top + 96;
-  doc.x = MARGIN;
-  doc.font('Helvetica').fontSize(9).fillColor(MUTED).text(
-    'Scores are 0 to 100 per view. Bars: green 80 and above, amber 50 to 79, red below 50. Angles are measured ' +
-    'from body keypoints found by a pose-estimation model, which approximate anatomical landmarks.',
-    MARGIN, doc.y, { width },
-  );
-}
-
-/**
- * Longest side, in px, of a picture embedded in the report. The picture box is about 500 × 235 pt, so 1200 px is
- * near 170 dpi across it: sharp on paper, while the picture costs a few hundred kB instead of a full-size PNG.
- */
-export const REPORT_PICTURE_MAX_SIDE = 1200;
-/** JPEG quality of an embedded picture: photos with drawn lines, where 80 shows no artefacts at print size. */
-const REPORT_PICTURE_QUALITY = 80;
-/** Flattened onto the picture box's own colour, so a transparent overlay looks as it would have. */
-const PICTURE_BOX = '#f4f6f8';
-
-/**
- * The picture as the report embeds it: at most `REPORT_PICTURE_MAX_SIDE` on its longest side, as JPEG. Undefined
- * when there is none or it cannot be read (the report then shows its placeholder rather than fail).
- */
-async function reportPicture(picture: Buffer | undefined): Promise<Buffer | undefined> {
-  if (!picture || picture.length === 0) return undefined;
-  try {
-    return await sharp(picture, { limitInputPixels: MAX_IMAGE_PIXELS })
-      .rotate()
-      .resize(REPORT_PICTURE_MAX_SIDE, REPORT_PICTURE_MAX_SIDE, { fit: 'inside', withoutEnlargement: true })
-      .flatten({ background: PICTURE_BOX })
-      .jpeg({ quality: REPORT_PICTURE_QUALITY, mozjpeg: true })
-      .toBuffer();
-  } catch {
-    return undefined;
-  }
-}
-
-function drawView(doc: Doc, view: ReportView, picture: Buffer | undefined): void {
-  const width = contentWidth(doc);
-  const score = Math.round(clampPercent(view.overall_score));
-  const name = capitalize(reportText(view.view, 20));
-  doc.x = MARGIN;
-  doc.y = MARGIN;
-  doc.font('Helvetica-Bold').fontSize(18).fillColor(INK).text(`${name} view`, MARGIN, MARGIN, { width: width - 120 });
-  doc.font('Helvetica').fontSize(10).fillColor(MUTED)
-    .text(`Detected view: ${reportText(view.detected_view, 20) || '-'}`, MARGIN, doc.y + 2, { width: width - 120 });
-  doc.roundedRect(MARGIN + width - 100, MARGIN - 4, 100, 44, 6).fill(bandColour(score));
-  doc.font('Helvetica-Bold').fontSize(22).fillColor('#ffffff')
-    .text(`${Math.round(score)}`, MARGIN + width - 100, MARGIN + 2, { width: 100, align: 'center' });
-  doc.font('Helvetica').fontSize(8).text('OVERALL SCORE', MARGIN + width - 100, MARGIN + 27, { width: 100, align: 'center' });
-  doc.y = MARGIN + 56;
-
-  drawOverlay(doc, picture, view.overlayCaption);
-  if (view.warnings.length > 0) drawWarnings(doc, view.warnings);
-  drawMetricTable(doc, view.metrics);
-  drawFeedback(doc, view);
-}
-
-function drawOverlay(doc: Doc, picture: Buffer | undefined, caption: string | undefined): void {
-  const width = contentWidth(doc);
-  const boxHeight = 250;
-  const top = doc.y;
-  doc.rect(MARGIN, top, width, boxHeight).fill(PICTURE_BOX);
-  let drawn = false;
-  if (picture && picture.length > 0) {
-    try {
-      doc.image(picture, MARGIN + 8, top + 8, { fit: [width - 16, boxHeight - 16], align: 'center', valign: 'center' });
-      drawn = true;
-    } catch {
-      // A corrupt or unsupported picture must not cost the whole report: show the placeholder instead.
-    }
-  }
-  if (!drawn) {
-    doc.font('Helvetica').fontSize(10).fillColor(MUTED)
-      .text('No overlay picture available for this view', MARGIN, top + boxHeight / 2 - 6, { width, align: 'center' });
-  }
-  doc.x = MARGIN;
-  doc.y = top + boxHeight + 6;
-  const text = drawn && caption ? reportText(caption, 400) : '';
-  if (text) {
-    doc.font('Helvetica').fontSize(8.5).fillColor(MUTED).text(text, MARGIN, doc.y, { width });
-    doc.x = MARGIN;
+  doc.rect(0, 0, doc.page.width, 92).fill(ACCENT);
+  doc.fillColor('#ffffff').font('Helvetica-Bold').fontSize(22).text('Posture Assessment', MARGIN, 30, { width });
+  doc.font('Helvetica').fontSize(10.5).fillColor('#d6eef0')
+    .text(`Assessed ${formatDate(analysis.created_at)}`, MARGIN, 60, { width, lineBreak: false });
+  doc.y = 110;
+  const name = reportText(subject?.name, 100);
+  if (name) doc.font('Helvetica-Bold').fontSize(17).fillColor(INK).text(name, MARGIN, doc.y, { width });
+  else doc.font('Helvetica').fontSize(12).fillColor(MUTED).text('Person assessed: name not given', MARGIN, doc.y, { width });
+  const facts = [
+    subject?.age !== null && subject?.age !== undefined
+      ? `Age ${subject.age}${subject.birthDate ? ` (born ${reportText(subject.birthDate, 10)})` : ''}` : '',
+    subject?.heightCm ? `Height ${subject.heightCm} cm` : '',
+  ].filter(Boolean);
+  if (facts.length > 0) doc.font('Helvetica').fontSize(11).fillColor(INK).text(facts.join('   ·   '), MARGIN, doc.y + 3, { width });
+  const notes = reportText(subject?.notes, 1000);
+  if (notes) {
+    doc.font('Helvetica-Bold').fontSize(9.5).fillColor(MUTED).text('Notes: ', MARGIN, doc.y + 4, { width, continued: true })
+      .font('Helvetica').fillColor(INK).text(notes);
   }
   doc.y += 8;
+  const email = reportText(user.email, 200);
+  const account = [reportText(user.name, 200), email ? `(${email})` : ''].filter(Boolean).join(' ');
+  doc.font('Helvetica').fontSize(7.5).fillColor(MUTED);
+  if (account) doc.text(`Prepared by account: ${account}`, MARGIN, doc.y, { width, lineBreak: false, ellipsis: true });
+  doc.text(`Session ${reportText(analysis.session_id, 80)}  ·  analysis ${reportText(analysis.id, 80)}  ·  model `
+    + `${reportText(analysis.model_name, 40)}, profile ${reportText(analysis.profile, 40)}  ·  finished ${formatDate(analysis.finished_at)}`,
+  MARGIN, doc.y + 1, { width });
+  doc.moveTo(MARGIN, doc.y + 6).lineTo(MARGIN + width, doc.y + 6).lineWidth(0.5).strokeColor(RULE).stroke();
+  doc.x = MARGIN;
+  doc.y += 16;
+}
+
+/** One paragraph (the summary, the overall score, the change since last time), then a score card per view. */
+function drawSummary(doc: Doc, { summary, overall_score: overall, previous, views }: AnalysisReportInput): void {
+  const width = contentWidth(doc);
+  sectionTitle(doc, 'Summary');
+  const sentences = [reportText(summary, 1500)];
+  if (overall !== undefined && overall !== null) {
+    const each = views.length > 1 ? ` (${views.map((v) => `${reportText(v.view, 20)} ${Math.round(clampPercent(v.overall_score))}`).join(', ')})` : '';
+    sentences.push(`Overall score ${Math.round(clampPercent(overall))} of 100${each}.`);
+  }
+  if (previous) {
+    const before = previous.overall_score === null ? null : Math.round(clampPercent(previous.overall_score));
+    const change = before !== null && overall !== undefined && overall !== null
+      ? `: overall ${before} then, ${Math.round(clampPercent(overall))} now (${signedPoints(Math.round(clampPercent(overall)) - before)})` : '';
+    sentences.push(`Compared with the previous assessment of ${formatDate(previous.created_at)} (session ${reportText(previous.session_id, 64)})${change}.`);
+  }
+  doc.font('Helvetica').fontSize(10.5).fillColor(INK).text(sentences.filter(Boolean).join(' ') || '-', MARGIN, doc.y, { width, lineGap: 1.5 });
+  doc.y += 10;
+  drawScoreCards(doc, views);
+  doc.font('Helvetica').fontSize(7.5).fillColor(MUTED).text(
+    'Scores are 0 to 100. Green 80 and above, amber 50 to 79, red below 50. Measures come from body keypoints found by '
+    + 'a pose-estimation model, which approximate anatomical landmarks.', MARGIN, doc.y, { width });
+  doc.x = MARGIN;
+  doc.y += 14;
+}
+
+function drawScoreCards(doc: Doc, views: readonly ReportView[]): void {
+  if (views.length === 0) return;
+  const width = contentWidth(doc);
+  const gap = 10;
+  const cardWidth = (width - gap * 3) / 4;
+  const height = 58;
+  ensureSpace(doc, height + 30);
+  const top = doc.y;
+  views.slice(0, 4).forEach((view, i) => {
+    const x = MARGIN + i * (cardWidth + gap);
+    const score = Math.round(clampPercent(view.overall_score));
+    doc.roundedRect(x, top, cardWidth, height, 5).lineWidth(0.8).strokeColor(RULE).stroke();
+    doc.rect(x, top + height - 5, cardWidth * (score / 100), 5).fill(bandColour(score));
+    doc.font('Helvetica').fontSize(8.5).fillColor(MUTED)
+      .text(`${capitalize(reportText(view.view, 20))} view`, x + 8, top + 7, { width: cardWidth - 16, lineBreak: false, ellipsis: true });
+    doc.font('Helvetica-Bold').fontSize(22).fillColor(bandColour(score)).text(String(score), x + 8, top + 19, { width: 50, lineBreak: false });
+    const before = view.comparison?.previousScore;
+    if (before !== undefined && before !== null) {
+      const was = Math.round(clampPercent(before));
+      doc.font('Helvetica').fontSize(8).fillColor(MUTED)
+        .text(`was ${was} (${signedPoints(score - was)})`, x + 58, top + 28, { width: cardWidth - 64, lineBreak: false, ellipsis: true });
+    }
+  });
+  doc.x = MARGIN;
+  doc.y = top + height + 6;
+  if (views.length > 4) {
+    doc.font('Helvetica').fontSize(8).fillColor(MUTED).text(`${views.length - 4} more views follow.`, MARGIN, doc.y);
+  }
+}
+
+function drawView(doc: Doc, view: ReportView, pictures: Pictures, layout: Layout, previousDate: Date | string | undefined): void {
+  const width = contentWidth(doc);
+  const score = Math.round(clampPercent(view.overall_score));
+  // The title stays with the picture (or the first rows of the table when there is none).
+  ensureSpace(doc, 40 + (pictures.overlay ? PICTURE_MIN_HEIGHT : 80));
+  const top = doc.y;
+  doc.moveTo(MARGIN, top).lineTo(MARGIN + width, top).lineWidth(1.5).strokeColor(ACCENT).stroke();
+  doc.font('Helvetica-Bold').fontSize(15).fillColor(INK)
+    .text(`${capitalize(reportText(view.view, 20))} view`, MARGIN, top + 8, { width: width - 110, lineBreak: false, ellipsis: true });
+  doc.font('Helvetica').fontSize(8.5).fillColor(MUTED)
+    .text(`Detected view: ${reportText(view.detected_view, 20) || '-'}`, MARGIN, top + 27, { width: width - 110, lineBreak: false });
+  doc.roundedRect(MARGIN + width - 96, top + 6, 96, 30, 5).fill(bandColour(score));
+  doc.font('Helvetica-Bold').fontSize(15).fillColor('#ffffff').text(String(score), MARGIN + width - 96, top + 9, { width: 96, align: 'center', lineBreak: false });
+  doc.font('Helvetica').fontSize(6.5).text('VIEW SCORE', MARGIN + width - 96, top + 26, { width: 96, align: 'center', lineBreak: false });
+  doc.x = MARGIN;
+  doc.y = top + 44;
+
+  drawOverlay(doc, view, pictures.overlay, layout);
+  if (view.warnings.length > 0) drawWarnings(doc, view.warnings);
+  drawMeasuresTable(doc, view.metrics, view.scale);
+  if (pictures.chart) {
+    sectionTitle(doc, 'Over time', CHART_MIN_HEIGHT);
+    drawPicture(doc, pictures.chart, { maxHeight: layout.chart, minHeight: CHART_MIN_HEIGHT, keepBelow: 0 });
+    doc.y += 8 * layout.gap;
+  }
+  drawFeedback(doc, view, layout);
+  if (view.comparison) drawComparisonTable(doc, view.comparison, view.overall_score, previousDate);
+  doc.y += 10 * layout.gap;
+}
+
+function drawOverlay(doc: Doc, view: ReportView, picture: ReportPicture | undefined, layout: Layout): void {
+  const width = contentWidth(doc);
+  const caption = reportText(view.overlayCaption, 400);
+  doc.font('Helvetica').fontSize(8);
+  const captionHeight = caption ? doc.heightOfString(caption, { width }) + 4 : 0;
+  const drawn = picture !== undefined
+    && drawPicture(doc, picture, { maxHeight: layout.picture, minHeight: PICTURE_MIN_HEIGHT, keepBelow: captionHeight });
+  if (!drawn) {
+    doc.font('Helvetica').fontSize(9).fillColor(MUTED).text('No overlay picture available for this view.', MARGIN, doc.y, { width });
+  } else if (caption) {
+    doc.font('Helvetica').fontSize(8).fillColor(MUTED).text(caption, MARGIN, doc.y, { width, align: 'center' });
+  }
+  doc.x = MARGIN;
+  doc.y += 8 * layout.gap;
 }
 
 function drawWarnings(doc: Doc, warnings: string[]): void {
   const width = contentWidth(doc);
   for (const warning of warnings.slice(0, 10)) {
     const text = reportText(warning, 400);
-    doc.font('Helvetica').fontSize(9);
-    const height = doc.heightOfString(text, { width: width - 24 }) + 10;
+    doc.font('Helvetica').fontSize(8.5);
+    const height = doc.heightOfString(text, { width: width - 24 }) + 8;
     ensureSpace(doc, height);
     const top = doc.y;
     doc.rect(MARGIN, top, width, height).fill('#fff4e0');
     doc.rect(MARGIN, top, 3, height).fill('#e0a21b');
-    doc.fillColor('#7a4d00').text(text, MARGIN + 12, top + 5, { width: width - 24 });
+    doc.fillColor('#7a4d00').text(text, MARGIN + 12, top + 4, { width: width - 24 });
     doc.x = MARGIN;
-    doc.y = top + height + 4;
+    doc.y = top + height + 3;
   }
-  doc.moveDown(0.5);
+  doc.y += 6;
 }
 
-function drawMetricTable(doc: Doc, metrics: ReportMetric[]): void {
-  const width = contentWidth(doc);
-  const cols = { label: MARGIN, measured: MARGIN + 170, target: MARGIN + 260, bar: MARGIN + 360 };
-  const barWidth = width - (cols.bar - MARGIN) - 40;
-  ensureSpace(doc, 60);
-  sectionTitle(doc, 'Metrics');
-  const header = () => {
-    const y = doc.y;
-    doc.font('Helvetica-Bold').fontSize(8).fillColor(MUTED);
-    doc.text('METRIC', cols.label, y).text('MEASURED', cols.measured, y).text('TARGET', cols.target, y)
-      .text('SCORE', cols.bar, y);
-    doc.moveTo(MARGIN, y + 12).lineTo(MARGIN + width, y + 12).lineWidth(0.5).strokeColor(RULE).stroke();
-    doc.y = y + 18;
-  };
-  header();
-  if (metrics.length === 0) {
-    doc.font('Helvetica').fontSize(10).fillColor(MUTED).text('No metric could be measured for this view.', MARGIN, doc.y);
-  }
-  for (const metric of metrics) {
-    const label = reportText(metric.label || metric.name, 120);
-    doc.font('Helvetica').fontSize(10);
-    const rowHeight = Math.max(16, doc.heightOfString(label, { width: 160 })) + 8;
-    if (doc.y + rowHeight > bottomLimit(doc)) {
-      doc.addPage();
-      header();
-    }
-    const y = doc.y;
-    // Round once: the bar's colour and the printed number must agree (79.5 shows as 80 and is green).
-    const percent = Math.round(clampPercent(metric.percent));
-    doc.fillColor(INK).text(label, cols.label, y, { width: 160 });
-    doc.text(reportText(metric.measured, 40), cols.measured, y, { width: 84, lineBreak: false, ellipsis: true });
-    doc.fillColor(MUTED).text(reportText(metric.target, 40), cols.target, y, { width: 94, lineBreak: false, ellipsis: true });
-    doc.roundedRect(cols.bar, y + 1, barWidth, 9, 4.5).fill(TRACK);
-    if (percent > 0) doc.roundedRect(cols.bar, y + 1, Math.max(9, barWidth * percent / 100), 9, 4.5).fill(bandColour(percent));
-    doc.font('Helvetica-Bold').fontSize(9).fillColor(INK)
-      .text(`${percent}%`, cols.bar + barWidth + 6, y, { width: 34, align: 'right' });
-    doc.moveTo(MARGIN, y + rowHeight - 4).lineTo(MARGIN + width, y + rowHeight - 4).lineWidth(0.5).strokeColor(TRACK).stroke();
-    doc.x = MARGIN;
-    doc.y = y + rowHeight;
-  }
-  doc.moveDown(1);
-}
-
-function drawFeedback(doc: Doc, view: ReportView): void {
-  const width = contentWidth(doc);
-  if (view.feedback.length === 0) return;
-  ensureSpace(doc, 60);
-  sectionTitle(doc, 'Feedback');
-  const labels = new Map(view.metrics.map((m) => [m.name, m.label]));
-  for (const item of view.feedback) {
-    ensureSpace(doc, 48);
-    doc.x = MARGIN;
-    doc.font('Helvetica-Bold').fontSize(11).fillColor(INK)
-      .text(reportText(labels.get(item.metric) || item.metric, 120), MARGIN, doc.y, { width });
-    doc.moveDown(0.2);
-    if (item.commendation) paragraph(doc, 'Well done: ', reportText(item.commendation), '#2f9e5b');
-    if (item.critique) paragraph(doc, 'To improve: ', reportText(item.critique), '#d64545');
-    for (const suggestion of item.suggestions.slice(0, 12)) {
-      doc.font('Helvetica').fontSize(10).fillColor(INK)
-        .text(`•  ${reportText(suggestion, 600)}`, MARGIN + 12, doc.y, { width: width - 12 });
-      doc.moveDown(0.15);
-    }
-    doc.moveDown(0.7);
-  }
-}
-
-function paragraph(doc: Doc, lead: string, text: string, colour: string): void {
-  doc.font('Helvetica-Bold').fontSize(10).fillColor(colour).text(lead, MARGIN, doc.y, { width: contentWidth(doc), continued: true });
-  doc.font('Helvetica').fillColor(INK).text(text);
-  doc.moveDown(0.25);
-}
-
-function sectionTitle(doc: Doc, title: string): void {
-  doc.font('Helvetica-Bold').fontSize(12).fillColor(ACCENT).text(title.toUpperCase(), MARGIN, doc.y, {
-    width: contentWidth(doc), characterSpacing: 0.8,
+/**
+ * One line per measure, marked green (within its normal range) or red (what to change), its suggestions as bullets
+ * under it. Each line names its own view, measure and value (posture/feedback.ts), so no label is added here.
+ */
+function drawFeedback(doc: Doc, view: ReportView, layout: Layout): void {
+  const width = contentWidth(doc) - 14;
+  const lines = view.feedback.flatMap((item) => {
+    const text = reportText(item.critique ?? item.commendation, 2000);
+    return text ? [{ text, critique: item.critique !== undefined, suggestions: item.suggestions.slice(0, 12).map((s) => `•  ${reportText(s, 600)}`) }] : [];
   });
-  doc.moveDown(0.5);
+  if (lines.length === 0) return;
+  sectionTitle(doc, 'Feedback');
+  for (const line of lines) {
+    doc.font('Helvetica').fontSize(9.5);
+    const first = line.suggestions[0] ? doc.heightOfString(line.suggestions[0], { width: width - 12 }) : 0;
+    ensureSpace(doc, doc.heightOfString(line.text, { width }) + first);
+    doc.circle(MARGIN + 4, doc.y + 5, 3).fill(line.critique ? BAD : GOOD);
+    doc.font('Helvetica').fontSize(9.5).fillColor(INK).text(line.text, MARGIN + 14, doc.y, { width });
+    for (const suggestion of line.suggestions) {
+      doc.fontSize(9);
+      ensureSpace(doc, doc.heightOfString(suggestion, { width: width - 12 }));
+      doc.fillColor(INK).text(suggestion, MARGIN + 26, doc.y, { width: width - 12 });
+    }
+    doc.x = MARGIN;
+    doc.y += 4 * layout.gap;
+  }
+  doc.y += 6 * layout.gap;
 }
 
 /** Page numbers need the final page count, so they are drawn last on the buffered pages. */
-function drawFooters(doc: Doc, sessionId: string, email: string): void {
+function drawFooters(doc: Doc, { analysis, subject }: AnalysisReportInput): void {
   const range = doc.bufferedPageRange();
+  const who = reportText(subject?.name, 60);
+  const label = `Postura posture assessment  ·  ${who ? `${who}  ·  ` : ''}session ${reportText(analysis.session_id, 64)}`;
   for (let i = range.start; i < range.start + range.count; i++) {
     doc.switchToPage(i);
     const y = doc.page.height - MARGIN + 6;
@@ -355,15 +384,9 @@ function drawFooters(doc: Doc, sessionId: string, email: string): void {
     const bottom = doc.page.margins.bottom;
     doc.page.margins.bottom = 0;
     doc.moveTo(MARGIN, y - 6).lineTo(doc.page.width - MARGIN, y - 6).lineWidth(0.5).strokeColor(RULE).stroke();
-    doc.font('Helvetica').fontSize(8).fillColor(MUTED)
-      .text(`Postura posture report  ·  session ${sessionId}  ·  ${email}`, MARGIN, y,
-        { width: contentWidth(doc) - 80, lineBreak: false, ellipsis: true })
-      .text(`Page ${i + 1 - range.start} of ${range.count}`, doc.page.width - MARGIN - 80, y,
-        { width: 80, align: 'right', lineBreak: false });
+    doc.font('Helvetica').fontSize(7.5).fillColor(MUTED)
+      .text(label, MARGIN, y, { width: contentWidth(doc) - 80, lineBreak: false, ellipsis: true })
+      .text(`Page ${i + 1 - range.start} of ${range.count}`, doc.page.width - MARGIN - 80, y, { width: 80, align: 'right', lineBreak: false });
     doc.page.margins.bottom = bottom;
   }
-}
-
-function capitalize(value: string): string {
-  return value ? value.charAt(0).toUpperCase() + value.slice(1) : value;
 }

@@ -91,6 +91,8 @@ const ROUTES: RouteCase[] = [
   { method: 'DELETE', path: '/api/analysis/{id}', family: 'studio', auth: 'admin', params: () => ({ id: randomUUID() }) },
   { method: 'GET', path: '/api/analysis/report/{id}', family: 'studio', auth: 'admin', params: keptAnalysis },
   { method: 'GET', path: '/api/analysis/{id}/frames.csv', family: 'studio', auth: 'admin', params: keptAnalysis, query: ['view'] },
+  { method: 'GET', path: '/api/analysis/{id}/frames.trc', family: 'studio', auth: 'admin', params: keptAnalysis, query: ['view'] },
+  { method: 'GET', path: '/api/analysis/{id}/frames.mot', family: 'studio', auth: 'admin', params: keptAnalysis, query: ['view'] },
   { method: 'POST', path: '/api/analysis/retry/{id}', family: 'studio', auth: 'admin', params: keptAnalysis, body: () => ({ model: 'gy' }) },
   { method: 'GET', path: '/api/user', family: 'studio', auth: 'admin' },
   { method: 'GET', path: '/api/users', family: 'studio', auth: 'admin', query: ['limit', 'offset'] },

@@ -98,6 +98,14 @@ export interface AnalysesTable {
   subject_height_cm: ColumnType<number | null, number | null | undefined, number | null>;
   /** jsonb, given at upload: `{ kind: 'id', id }` or `{ kind: 'point', x, y, t? }`; null: the automatic rule. */
   subject_choice: ColumnType<unknown, string | null | undefined, string | null>;
+  /** The person assessed, given at upload (migration 009); null when not given. */
+  subject_name: ColumnType<string | null, string | null | undefined, string | null>;
+  /** `subject_name` lower-cased without whitespace: how the same person's earlier analyses are found. */
+  subject_name_key: ColumnType<string | null, string | null | undefined, string | null>;
+  /** `YYYY-MM-DD` text (not a date: the drivers read dates back in different time zones). */
+  subject_birth_date: ColumnType<string | null, string | null | undefined, string | null>;
+  subject_age: ColumnType<number | null, number | null | undefined, number | null>;
+  subject_notes: ColumnType<string | null, string | null | undefined, string | null>;
   created_at: ColumnType<Date, Date | undefined, never>;
   started_at: Date | null;
   finished_at: Date | null;

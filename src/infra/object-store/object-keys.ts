@@ -31,6 +31,12 @@ export const objectKeys = {
     key(`${objectKeys.resultsPrefix(userId, sessionId)}${segment(`${sessionId}_report.pdf`)}`),
   overlay: (userId: string, sessionId: string, view: string) =>
     key(`${objectKeys.resultsPrefix(userId, sessionId)}${segment(`overlay_${view}.png`)}`),
+  /** The overlay video of a video view: its analysed frames with the skeleton and angles, H.264 MP4. */
+  overlayVideo: (userId: string, sessionId: string, view: string) =>
+    key(`${objectKeys.resultsPrefix(userId, sessionId)}${segment(`overlay_${view}.mp4`)}`),
+  /** The angles-over-time chart of a video view, SVG. */
+  angleChart: (userId: string, sessionId: string, view: string) =>
+    key(`${objectKeys.resultsPrefix(userId, sessionId)}${segment(`angles_${view}.svg`)}`),
 };
 
 function segment(value: string): string {
