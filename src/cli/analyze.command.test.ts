@@ -81,6 +81,19 @@ describe('postura analyze', () => {
     }
   });
 
+  it('prints every measurement with its unit and every score in %', async () => {
+    // A side view of the fake figure: angles (°) and a distance (cm).
+    const r = await run([path.join(fixtures, 'coco_000000000785.jpg'), '--view', 'left']);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/overall score \d+\/100\n/);
+    expect(r.out).toMatch(/^scores:\n {2}knee_angle +[\d.]+ %$/m);
+    expect(r.out).toMatch(/^ {2}knee_angle +[\d.]+°$/m);
+    expect(r.out).toMatch(/^ {2}leg_spread +[\d.]+ cm$/m);
+    const measurements = r.out.split('measurements:\n')[1]!.split('\n').filter((l) => l.startsWith('  '));
+    expect(measurements.length).toBeGreaterThan(2);
+    for (const line of measurements) expect(line).toMatch(/(°| cm)$/);
+  });
+
   it('states the scale of its centimetres: the given height, else an estimate', async () => {
     const image = path.join(fixtures, 'coco_000000000785.jpg');
     const given = JSON.parse((await run([image, '--json', '--height-cm', '180'])).out) as { scale: { source: string; height_cm?: number } | null };

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config/config.ts';
+import { closestMatch } from './did-you-mean.ts';
 
 const USAGE = `Usage: postura <command> [options]
 
@@ -9,7 +10,10 @@ Commands:
   migrate               Apply pending database migrations and exit
   analyze <file>        Analyse a photo or video locally, no server needed
                           [--model cx] [--view left|right|front|back|auto] [--profile stance|upright]
-                          [--json] [--overlay out.png] [--frame-step 2] [--workers N]
+                          [--json] [--overlay out.png|out.mp4] [--plots DIR] [--csv F] [--trc F] [--mot F]
+                          [--frame-step 2] [--workers N] (postura analyze --help for all options)
+  analyze <folder | "glob" | file...> --out DIR
+                        Analyse a batch: a folder of results per file, and DIR/summary.csv
   model-server          Serve pose models over WebSocket (cx on 8894, gy on 8893)
                           [--models cx,gy] [--port N] [--workers N] [--host H]
   create-admin          Create an admin account, or promote an existing one
@@ -17,6 +21,8 @@ Commands:
   help                  Show this text
 
 Configuration comes from the environment; see README.md.`;
+
+const COMMANDS = ['serve', 'worker', 'migrate', 'analyze', 'model-server', 'create-admin', 'help'];
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -29,6 +35,12 @@ async function main(argv: string[]): Promise<number> {
   if (command === 'analyze') {
     const { runAnalyzeCommand } = await import('./analyze.command.ts');
     return runAnalyzeCommand(rest, { stdout: process.stdout, stderr: process.stderr });
+  }
+  if (!COMMANDS.includes(command)) {
+    // Before the configuration is read: a typo must not surface as a configuration problem.
+    const near = closestMatch(command, COMMANDS);
+    process.stderr.write(near ? `Unknown command "${command}": did you mean ${near}? (postura help lists the commands)\n` : `Unknown command "${command}".\n\n${USAGE}\n`);
+    return 1;
   }
   const config = loadConfig(process.env);
   switch (command) {
@@ -53,8 +65,7 @@ async function main(argv: string[]): Promise<number> {
       });
     }
     default:
-      process.stderr.write(`Unknown command "${command}".\n\n${USAGE}\n`);
-      return 1;
+      throw new Error(`command ${command} is listed but has no handler`);
   }
 }
 

@@ -107,9 +107,12 @@ describe('postura CLI', () => {
     }
   }, 180_000);
 
-  it('prints usage for an unknown command', async () => {
+  it('prints usage for an unknown command, and for a typo the command it meant (before reading the configuration)', async () => {
     const result = await run(['frobnicate']);
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/Unknown command "frobnicate"[\s\S]*Usage: postura/);
+    const typo = await run(['analyse', 'clip.mp4'], { NODE_ENV: 'production' });
+    expect(typo.code).toBe(1);
+    expect(typo.stderr).toBe('Unknown command "analyse": did you mean analyze? (postura help lists the commands)\n');
   });
 });
