@@ -38,6 +38,7 @@ import { DEFAULT_PUBLIC_MODELS } from './pose/model-registry.ts';
 import type { PoseEstimator } from './pose/pose-estimator.ts';
 import { liveApi } from './live/live.routes.ts';
 import { createUsersRepository } from './users/users.repository.ts';
+import { webAppRoutes } from './web/web-app.plugin.ts';
 
 export interface AppDeps {
   config: Config;
@@ -164,6 +165,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     database, rateLimiter: deps.rateLimiter, pubsub, auth, guards, sockets,
     anonymousWritesPerMinute: config.auth.anonymousWritesPerMinute, limits: config.liveLimits,
   });
+  await app.register(webAppRoutes, { publicUrl: config.publicUrl, storage: config.storage });
 
   return app;
 }
