@@ -5,7 +5,8 @@
 // Timed from the upload request's start to the poll of GET /api/analysis/:id (every 100 ms) that sees `completed`,
 // split into upload, wait in the queue (until the status leaves `pending`) and analysis.
 // For comparison, the bare `postura analyze` work on the same two files with the same pool (decode + inference +
-// scoring per view, one after the other as the job does; no store, overlays, PDF or database).
+// scoring per view, one after the other as the job does; no store, overlays, PDF or database), and apart from it the
+// video view's overlay video and angle chart drawn from that result.
 // Run alone: `node --import tsx bench/analysis.bench.ts [--seconds=10] [--no-bare]`.
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -16,6 +17,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { analyseViewMedia } from '../src/analysis/view-analysis.ts';
+import { renderOverlayVideo } from '../src/overlay/overlay-video.ts';
+import { angleChartSvg, chartPng } from '../src/report/angle-charts.ts';
 import { buildApp } from '../src/app.ts';
 import { loadConfig } from '../src/config/config.ts';
 import { openAdapters } from '../src/infra/adapters.ts';
@@ -41,6 +44,8 @@ export interface AnalysisBenchResult {
   totalMs: number;
   /** The same two files through analyseViewMedia with the same pool (null when skipped). */
   bareMs: number | null;
+  /** The video view's overlay video and angle chart, drawn from the bare run's result (null when skipped). */
+  outputsMs: number | null;
   status: string;
   load: string;
   goals: Array<{ goal: string; value: string; met: boolean }>;
@@ -137,19 +142,31 @@ export async function runAnalysisBench(options: { seconds?: number; bare?: boole
       + `(upload ${uploadMs.toFixed(0)} ms, queue ${queueWaitMs.toFixed(0)} ms, analysis ${(analysisMs / 1000).toFixed(1)} s) (load ${load})`);
 
     let bareMs: number | null = null;
+    let outputsMs: number | null = null;
     if (bare) {
       const loadBare = loadavg();
       const b0 = performance.now();
+      let videoResult: Awaited<ReturnType<typeof analyseViewMedia>> | undefined;
       for (const [input, view] of [[IMAGE, 'front'], [video, 'left']] as const) {
-        await analyseViewMedia(input, { estimator, model: 'cx', profile: 'stance', view, frameStep: config.jobs.frameStep });
+        videoResult = await analyseViewMedia(input, { estimator, model: 'cx', profile: 'stance', view, frameStep: config.jobs.frameStep });
       }
       bareMs = performance.now() - b0;
       log(`analysis bare (postura analyze work on the same 2 files, same pool): ${(bareMs / 1000).toFixed(1)} s; `
         + `API total / bare ${(totalMs / bareMs).toFixed(2)} (load ${loadBare})`);
+      // What the video's pictures over time cost on their own: the overlay video and the chart (SVG + PNG).
+      const o0 = performance.now();
+      const overlayFile = path.join(dataDir, 'bench-overlay.mp4');
+      await renderOverlayVideo(video, videoResult!, overlayFile);
+      const overlayMs = performance.now() - o0;
+      const chart = angleChartSvg(videoResult!);
+      if (chart) await chartPng(chart.svg, { width: 1000 });
+      outputsMs = performance.now() - o0;
+      log(`video outputs: overlay video ${(overlayMs / 1000).toFixed(1)} s, chart SVG + PNG ${(outputsMs - overlayMs).toFixed(0)} ms; `
+        + `outputs / bare ${(outputsMs / bareMs).toFixed(2)}`);
     }
     return {
       videoSeconds: seconds, frameStep: config.jobs.frameStep, workers: estimator.size, videoFrames: left.processed_frames,
-      uploadMs, queueWaitMs, analysisMs, totalMs, bareMs, status: String(detail.status), load,
+      uploadMs, queueWaitMs, analysisMs, totalMs, bareMs, outputsMs, status: String(detail.status), load,
       goals: [{ goal: `2-view analysis (image + ${seconds} s video) completes`, value: `${(totalMs / 1000).toFixed(1)} s`, met: detail.status === 'completed' }],
     };
   } finally {

@@ -79,6 +79,9 @@ async function analysis(rows: Row[]): Promise<void> {
   if (r.bareMs !== null) {
     rows.push({ bench: 'analysis', figure: 'bare analyze work, same files and pool', value: `${(r.bareMs / 1000).toFixed(1)} s`, goal: '', verdict: 'info' });
     rows.push({ bench: 'analysis', figure: 'API total / bare', value: (r.totalMs / r.bareMs).toFixed(2), goal: '', verdict: 'info' });
+    if (r.outputsMs !== null) {
+      rows.push({ bench: 'analysis', figure: 'video overlay + chart / bare', value: (r.outputsMs / r.bareMs).toFixed(2), goal: '', verdict: 'info' });
+    }
   }
 }
 
