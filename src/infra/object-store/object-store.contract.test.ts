@@ -103,8 +103,8 @@ function contract(name: string, open: () => Promise<StoreHarness>, { streamsToBa
     it('streams a 64 MiB object of unknown length in and out intact', async () => {
       const key = `${uniquePrefix()}/big.bin`;
       const size = 64 * MiB;
-      expect(await store.put(key, generated(size))).toEqual({ size });
-      expect((await store.head(key))?.size).toBe(size);
+      expect(await store.put(key, generated(size), { contentType: 'video/mp4' })).toEqual({ size });
+      expect(await store.head(key)).toMatchObject({ size, contentType: 'video/mp4' });
       expect(await digestOf(await store.get(key))).toEqual({ sha: digestOfGenerated(size), size });
       await store.delete(key);
     }, 120_000);
@@ -321,4 +321,36 @@ describe('S3ObjectStore specifics', () => {
     await expect(down.head('a/b')).rejects.toMatchObject({ code: 'unavailable' });
     down.close();
   });
+
+  it('aborts a failed multipart upload before put settles, so no parts are left to be billed', async () => {
+    // s3rver does not implement AbortMultipartUpload, so the commands sent are what is checked.
+    const s3 = h.store as S3ObjectStore;
+    let sent: Array<{ command: string | undefined; uploadId: string | undefined }> = [];
+    s3.client.middlewareStack.add((next, context) => async (args) => {
+      sent.push({ command: context.commandName, uploadId: (args.input as { UploadId?: string }).UploadId });
+      return next(args);
+    }, { step: 'initialize', name: 'recordCommands' });
+    try {
+      const key = `${uniquePrefix()}/failed.bin`;
+      const controller = new AbortController();
+      const failures = [
+        () => expect(s3.put(key, generated(20 * MiB), { maxBytes: 12 * MiB })).rejects.toBeInstanceOf(ObjectTooLargeError),
+        () => expect(s3.put(key, generated(20 * MiB, (at) => { if (at >= 10 * MiB) controller.abort(); }), {
+          signal: controller.signal,
+        })).rejects.toThrow(/abort/i),
+      ];
+      for (const fail of failures) {
+        sent = [];
+        await fail();
+        const uploadIds = new Set(sent.filter((c) => c.command === 'UploadPartCommand').map((c) => c.uploadId));
+        expect(uploadIds.size).toBe(1);
+        expect(sent.map((c) => c.command)).toContain('CreateMultipartUploadCommand');
+        expect(sent.map((c) => c.command)).not.toContain('CompleteMultipartUploadCommand');
+        expect(sent.at(-1)).toEqual({ command: 'AbortMultipartUploadCommand', uploadId: [...uploadIds][0] });
+        expect(await s3.head(key)).toBeNull();
+      }
+    } finally {
+      s3.client.middlewareStack.remove('recordCommands');
+    }
+  }, 60_000);
 });

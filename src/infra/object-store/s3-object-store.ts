@@ -2,6 +2,7 @@ import {
   CopyObjectCommand, CreateBucketCommand, DeleteObjectCommand, DeleteObjectsCommand, GetObjectCommand, HeadBucketCommand,
   HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client, S3ServiceException,
 } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { Readable } from 'node:stream';
 import { isAppError } from '../../errors/app-error.ts';
@@ -10,7 +11,6 @@ import {
   ObjectStoreUnavailableError, ObjectTooLargeError, type GetOptions, type ObjectInfo, type ObjectStore,
   type PutOptions,
 } from './object-store.ts';
-import { uploadInParts } from './s3-multipart-upload.ts';
 
 export interface S3ObjectStoreConfig {
   /** Unset for AWS; `http://127.0.0.1:9000` for MinIO. */
@@ -25,6 +25,15 @@ export interface S3ObjectStoreConfig {
 
 /** At or under this declared length a put is one PutObject (read whole first); above it, or when unknown, multipart. */
 export const SINGLE_PUT_MAX_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Multipart uploads go through lib-storage's `Upload`, one 8 MiB part at a time: memory stays at about one part
+ * (plus the chunks being gathered into it) whatever the object's size, and 8 MiB parts allow objects up to about
+ * 78 GiB within S3's 10,000 parts. One part in flight is enough on two cores: throughput is bounded by the source
+ * (a client upload), not by S3 latency.
+ */
+export const PART_SIZE = 8 * 1024 * 1024;
+const PARTS_IN_FLIGHT = 1;
 
 /** S3 or any S3-compatible server (MinIO). S3 errors are translated here and never leave this file. */
 export class S3ObjectStore implements ObjectStore {
@@ -67,11 +76,49 @@ export class S3ObjectStore implements ObjectStore {
         }), signal ? { abortSignal: signal } : {});
         return { size: contentLength };
       }
-      return await uploadInParts(this.client, { bucket: this.bucket, key, contentType }, chunks, signal);
+      return await this.uploadInParts(key, contentType, chunks);
     } catch (error) {
       if (signal?.aborted) throw abortReason(signal);
       throw this.translate(error, key);
     }
+  }
+
+  /**
+   * The caller's signal is not handed to `Upload`: its own abort only rejects `done()` early and sends the
+   * AbortMultipartUpload later, in the background. The signal reaches the body instead (`limitedChunks`), so an
+   * abort, like an oversize body, fails the source; `Upload` then waits for the part in flight and aborts the
+   * multipart upload (`leavePartsOnError: false`) before `done()` rejects, leaving no parts to be billed.
+   * A body that ends before filling the first part goes up as one PutObject.
+   */
+  private async uploadInParts(key: string, contentType: string, chunks: AsyncIterable<Buffer>): Promise<{ size: number }> {
+    let size = 0;
+    let sourceError: unknown;
+    const counted = async function* () {
+      try {
+        for await (const chunk of chunks) {
+          size += chunk.length;
+          yield chunk;
+        }
+      } catch (error) {
+        sourceError = error;
+        throw error;
+      }
+    };
+    const upload = new Upload({
+      client: this.client,
+      params: { Bucket: this.bucket, Key: key, ContentType: contentType, Body: Readable.from(counted()) },
+      partSize: PART_SIZE,
+      queueSize: PARTS_IN_FLIGHT,
+      leavePartsOnError: false,
+    });
+    try {
+      await upload.done();
+    } catch (error) {
+      // The source's own failure (too large, aborted, short) is the cause to report, also when the cleanup after it
+      // failed too: `Upload` then throws the AbortMultipartUpload error instead.
+      throw sourceError ?? error;
+    }
+    return { size };
   }
 
   async putBuffer(key: string, body: Uint8Array, opts: { contentType?: string } = {}): Promise<void> {
