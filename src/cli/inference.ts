@@ -10,12 +10,14 @@ import { createPoseWorkerPool } from '../pose/worker-pool.ts';
 
 /**
  * The estimator analyses use: models named in MODEL_SERVER_URLS go to those model servers (authenticated with
- * single-use service ws tokens), the rest to a pool of inference threads in this process.
+ * single-use service ws tokens), the rest to a pool of inference threads in this process. The threads start on the
+ * first analysis and stop after POSE_IDLE_SECONDS without one, so an idle server holds none.
  */
 export function createEstimator(config: Config, jwtSecret: string, database: DatabaseHandle): PoseEstimator {
   const remote = Object.entries(config.modelServers);
   const local = DEFAULT_PUBLIC_MODELS.filter((model) => !(model in config.modelServers));
-  if (remote.length === 0) return createPoseWorkerPool({ models: [...DEFAULT_PUBLIC_MODELS] });
+  const idleMs = config.jobs.poseIdleSeconds * 1000;
+  if (remote.length === 0) return createPoseWorkerPool({ models: [...DEFAULT_PUBLIC_MODELS], idleMs });
   const tokens = new TokenService({
     secret: jwtSecret, revocations: createRevocationsRepository(database.db), wsTokenTtlSeconds: config.auth.wsTokenTtlSeconds,
   });
@@ -26,7 +28,7 @@ export function createEstimator(config: Config, jwtSecret: string, database: Dat
     }));
   }
   if (local.length > 0) {
-    const pool = createPoseWorkerPool({ models: local });
+    const pool = createPoseWorkerPool({ models: local, idleMs });
     for (const model of local) routes.set(model, pool);
   }
   return new RoutingPoseEstimator(routes);

@@ -11,7 +11,8 @@ const SHUTDOWN_GRACE_MS = 10_000;
 export async function runServe(config: Config): Promise<number> {
   const jwtSecret = await resolveJwtSecret(config);
   const adapters = await openAdapters(config, jwtSecret);
-  // Inference threads in this process (one per core), or remote model servers for the models configured so.
+  // Inference threads in this process (one per core, started on the first analysis and stopped after POSE_IDLE_SECONDS
+  // without one), or remote model servers for the models configured so.
   const estimator = config.jobs.concurrency > 0 ? createEstimator(config, jwtSecret, adapters.database) : undefined;
   const app = await buildApp({ config, jwtSecret, ...adapters, estimator });
   app.log.info({ ffmpeg: ffmpegChoice() }, 'ffmpeg chosen');

@@ -26,6 +26,12 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ AUTH_IP_ATTEMPT_CEILING: '0' })).toThrow(/AUTH_IP_ATTEMPT_CEILING/);
   });
 
+  it('stops idle pose threads after 300 s by default; 0 keeps them', () => {
+    expect(loadConfig({}).jobs.poseIdleSeconds).toBe(300);
+    expect(loadConfig({ POSE_IDLE_SECONDS: '0' }).jobs.poseIdleSeconds).toBe(0);
+    expect(() => loadConfig({ POSE_IDLE_SECONDS: '-1' })).toThrow(/POSE_IDLE_SECONDS/);
+  });
+
   it('switches to server adapters when their URLs are set', () => {
     const config = loadConfig({ DATABASE_URL: 'postgres://db/x', REDIS_URL: 'redis://r:6379', ALLOWED_ORIGINS: 'https://a.example, https://b.example' });
     expect(config.database).toMatchObject({ driver: 'postgres', url: 'postgres://db/x', schema: null });

@@ -82,6 +82,11 @@ export interface JobsConfig {
   heartbeatSeconds: number;
   /** Analysed frames (after frameStep) of one video at most; a longer video fails at once with a clear error. */
   maxFrames: number;
+  /**
+   * Pose threads start on the first analysis and stop after this many seconds without one (0: never stop), so an
+   * idle process does not hold their models (tens of MB per thread).
+   */
+  poseIdleSeconds: number;
   /** Retries (POST /api/analysis/retry/:id) of one analysis per day, and of one user's analyses per hour. */
   retriesPerAnalysisPerDay: number;
   retriesPerUserPerHour: number;
@@ -273,6 +278,7 @@ export function loadConfig(env: Env, overrides: DeepPartial<Config> = {}): Confi
       frameStep: read.integer('ANALYSIS_FRAME_STEP', 2, { min: 1, max: 120 }),
       heartbeatSeconds: read.integer('ANALYSIS_HEARTBEAT_SECONDS', 5, { min: 1, max: 300 }),
       maxFrames: read.integer('ANALYSIS_MAX_FRAMES', 36_000, { min: 1 }),
+      poseIdleSeconds: read.integer('POSE_IDLE_SECONDS', 300, { min: 0, max: 86_400 }),
       retriesPerAnalysisPerDay: read.integer('ANALYSIS_RETRIES_PER_ANALYSIS', 5, { min: 1 }),
       retriesPerUserPerHour: read.integer('ANALYSIS_RETRIES_PER_USER_PER_HOUR', 20, { min: 1 }),
     },

@@ -88,3 +88,33 @@ describe('pose worker pool', () => {
     await expect(p.estimate({ data: new Uint8Array(12), width: 2, height: 2 }, { model: 'movenet-lightning' })).rejects.toThrow(PoolClosedError);
   });
 });
+
+describe('pose worker pool, started on demand', () => {
+  it('holds no threads until the first request and after an idle period, and answers the same after a restart', async () => {
+    const pool = createPoseWorkerPool({ models: ['movenet-lightning', 'blazepose-lite'], size: 1, idleMs: 20 });
+    try {
+      expect(pool.threads).toBe(0);
+      const img = await decodeImage(path.join(fixtures, 'coco_000000000785.jpg'));
+      const before = await pool.estimate({ ...img, data: img.data.slice() }, { model: 'movenet-lightning' });
+      expect(pool.threads).toBe(1);
+      // Only what the request used is loaded: the other model waits for its first use.
+      const [stats] = await pool.stats();
+      expect(stats!.loaded).toContain('movenet-lightning');
+      expect(stats!.loaded).not.toContain('blazepose-lite');
+      await pool.stopped();
+      expect(pool.threads).toBe(0);
+      const after = await pool.estimate({ ...img, data: img.data.slice() }, { model: 'movenet-lightning' });
+      expect(before?.keypoints).toHaveLength(17);
+      expect(after).toEqual(before);
+      await pool.stopped();
+      expect(pool.threads).toBe(0);
+      // ready() (benchmarks) starts the threads with every model loaded.
+      await pool.ready();
+      expect(pool.threads).toBe(1);
+      expect((await pool.stats())[0]!.loaded).toEqual(expect.arrayContaining(['movenet-lightning', 'blazepose-lite']));
+    } finally {
+      await pool.close();
+    }
+  }, 60_000);
+});
+

@@ -1,5 +1,7 @@
 // A pool of pose worker threads (default: one per core), each holding its own models. Inference never runs on the
-// caller's event loop; pixel buffers are transferred, not copied. Implements the PoseEstimator port.
+// caller's event loop; pixel buffers are transferred, not copied. Implements the PoseEstimator port. The threads
+// start on the first request and stop after an idle period, so a server that analyses nothing holds no TF.js
+// runtime and no models; a thread loads a model on its first use of it.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
@@ -13,7 +15,7 @@ import type { Box, PersonCandidate, PoseResult, RgbImage } from './pose-types.ts
 import type { WorkerRequest, WorkerResponse, WorkerStats } from './worker-protocol.ts';
 
 export interface WorkerPoolOptions {
-  /** Public model names every worker loads. */
+  /** Public model names the pool serves (a worker loads one on its first use, or all of them through `ready()`). */
   models: string[];
   /** Number of threads (default: one per core). */
   size?: number;
@@ -27,6 +29,8 @@ export interface WorkerPoolOptions {
   preloadLocator?: boolean;
   /** V8 limits of each worker thread (default DEFAULT_WORKER_RESOURCE_LIMITS: a 4 MB young generation). */
   resourceLimits?: ResourceLimits;
+  /** The threads stop after this long with nothing to do, and start again on the next request (default 0: never). */
+  idleMs?: number;
 }
 
 interface Task {
@@ -81,11 +85,18 @@ function transferable(data: Uint8Array): ArrayBuffer {
 }
 
 export class WorkerPoolPoseEstimator implements PoseEstimator {
-  private readonly slots: Slot[] = [];
+  /** The running threads: none before the first request and after an idle period. */
+  private slots: Slot[] = [];
   private readonly queue: Task[] = [];
   private nextId = 1;
   private closed = false;
   private readonly perWorker: number;
+  /** Threads started at once. */
+  readonly size: number;
+  private idleTimer: NodeJS.Timeout | undefined;
+  /** Threads being terminated after an idle period (a new request does not wait for them: it starts fresh ones). */
+  private stopping: Promise<void> = Promise.resolve();
+  private readonly stoppedWaiters: Array<() => void> = [];
   /** Milliseconds of pure inference, summed (for metrics and the benchmark). */
   inferenceMs = 0;
   /** Tracked frames handed back by a worker without the locator and searched again elsewhere. */
@@ -95,11 +106,11 @@ export class WorkerPoolPoseEstimator implements PoseEstimator {
 
   constructor(private readonly options: WorkerPoolOptions) {
     this.perWorker = Math.max(1, options.perWorker ?? 2);
-    const size = Math.max(1, options.size ?? os.availableParallelism());
-    for (let i = 0; i < size; i++) this.slots.push(this.spawn());
+    this.size = Math.max(1, options.size ?? os.availableParallelism());
   }
 
-  get size(): number {
+  /** Threads running now: 0 or `size`. */
+  get threads(): number {
     return this.slots.length;
   }
 
@@ -108,18 +119,65 @@ export class WorkerPoolPoseEstimator implements PoseEstimator {
     return this.queue.length + this.slots.reduce((n, s) => n + s.inFlight.size, 0);
   }
 
-  /** Resolves when every worker has loaded its models (rejects when one failed to). */
+  /**
+   * Starts the threads if they are not running, each loading every model now (benchmarks time inference, not
+   * loading); resolves when they have (rejects when one failed to). Threads already started by a request load their
+   * models on first use as before.
+   */
   async ready(): Promise<void> {
+    this.start(this.options.models);
     await Promise.all(this.slots.map((s) => s.ready));
+  }
+
+  /** Resolves when the pool next holds no threads (at once when it holds none): after an idle period, or close. */
+  stopped(): Promise<void> {
+    if (this.slots.length === 0) return this.stopping;
+    return new Promise((resolve) => this.stoppedWaiters.push(resolve));
+  }
+
+  private start(preload: readonly string[]): void {
+    if (this.closed || this.slots.length > 0) return;
+    const slots = Array.from({ length: this.size }, () => this.spawn(preload));
+    this.slots = slots;
+    // The idle period counts from when the threads are up (loading is not idleness: `ready()` must find them).
+    void Promise.allSettled(slots.map((s) => s.ready)).then(() => {
+      if (this.slots === slots) this.armIdle();
+    });
+  }
+
+  /** (Re)starts the idle countdown when nothing is queued or running. */
+  private armIdle(): void {
+    clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
+    if (!this.options.idleMs || this.closed || this.slots.length === 0 || this.pending > 0) return;
+    const timer = setTimeout(() => void this.stopIfIdle(timer), this.options.idleMs);
+    timer.unref();
+    this.idleTimer = timer;
+  }
+
+  private async stopIfIdle(timer: NodeJS.Timeout): Promise<void> {
+    const slots = this.slots;
+    // Threads still loading are let finish, so a `ready()` in progress settles.
+    await Promise.allSettled(slots.map((s) => s.ready));
+    // Any request since (or close) replaced the timer: the idle period starts again from its end.
+    if (this.idleTimer !== timer || this.slots !== slots || this.pending > 0) return;
+    // A stats request in hand re-arms the countdown when it is answered.
+    if (slots.some((s) => s.stats.size > 0)) return;
+    this.idleTimer = undefined;
+    this.slots = [];
+    this.spare.length = 0;
+    this.stopping = Promise.all(slots.map((s) => s.worker.terminate())).then(() => undefined, () => undefined);
+    await this.stopping;
+    if (this.slots.length === 0) for (const resolve of this.stoppedWaiters.splice(0)) resolve();
   }
 
   models(): string[] {
     return [...this.options.models];
   }
 
-  private spawn(): Slot {
+  private spawn(preload: readonly string[]): Slot {
     const worker = new Worker(workerEntry(), {
-      workerData: { models: this.options.models, locator: this.options.preloadLocator === true },
+      workerData: { models: preload, locator: this.options.preloadLocator === true },
       // The bootstrap registers tsx itself: an inherited `--import tsx` would register it a second time (~9 MB per
       // worker); debugger flags are not inherited either.
       execArgv: workerExecArgv(process.execArgv),
@@ -149,6 +207,7 @@ export class WorkerPoolPoseEstimator implements PoseEstimator {
     if (msg.type === 'stats') {
       slot.stats.get(msg.id)?.(msg.stats);
       slot.stats.delete(msg.id);
+      this.armIdle();
       return;
     }
     if (msg.type !== 'result' && msg.type !== 'error' && msg.type !== 'lost' && msg.type !== 'people') return;
@@ -182,15 +241,15 @@ export class WorkerPoolPoseEstimator implements PoseEstimator {
     for (const task of slot.inFlight.values()) task.reject(err);
     slot.inFlight.clear();
     if (this.closed) return;
-    // Replace the dead worker so one crash does not shrink the pool for good.
-    this.slots[i] = this.spawn();
+    // Replace the dead worker so one crash does not shrink the pool for good (its models load on first use).
+    this.slots[i] = this.spawn([]);
     this.pump();
   }
 
   private keepSpare(buf: ArrayBuffer): void {
     this.spare.push(buf);
     // Enough for every frame in flight plus the one being decoded.
-    const max = this.slots.length * this.perWorker + 2;
+    const max = this.size * this.perWorker + 2;
     if (this.spare.length > max) this.spare.splice(0, this.spare.length - max);
   }
 
@@ -205,7 +264,7 @@ export class WorkerPoolPoseEstimator implements PoseEstimator {
 
   /** Memory figures of every worker (tensors alive, WASM heap, JS heap, loaded models). */
   async stats(): Promise<WorkerStats[]> {
-    await this.ready();
+    await Promise.all(this.slots.map((s) => s.ready));
     return Promise.all(
       this.slots.map((s) => new Promise<WorkerStats>((resolve) => {
         const id = this.nextId++;
@@ -239,6 +298,7 @@ export class WorkerPoolPoseEstimator implements PoseEstimator {
           if (q >= 0) this.queue.splice(q, 1);
           if (task.slot?.inFlight.delete(task.id)) task.slot.worker.postMessage({ type: 'cancel', id: task.id } satisfies WorkerRequest);
           reject(abortError(signal));
+          this.armIdle();
         };
         signal.addEventListener('abort', onAbort, { once: true });
         task.resolve = (r) => {
@@ -251,6 +311,8 @@ export class WorkerPoolPoseEstimator implements PoseEstimator {
         };
       }
       this.queue.push(task);
+      // After an idle period the threads start afresh; the request waits in the queue until they are up.
+      this.start([]);
       this.pump();
     });
   }
@@ -280,6 +342,7 @@ export class WorkerPoolPoseEstimator implements PoseEstimator {
   }
 
   private pump(): void {
+    this.armIdle();
     for (let i = 0; i < this.queue.length; ) {
       const task = this.queue[i]!;
       const slot = this.pick(task);
@@ -316,14 +379,20 @@ export class WorkerPoolPoseEstimator implements PoseEstimator {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
     for (const task of this.queue.splice(0)) task.reject(new PoolClosedError('pose worker pool closed'));
-    await Promise.all(
-      this.slots.map(async (s) => {
+    const slots = this.slots;
+    this.slots = [];
+    await Promise.all([
+      this.stopping,
+      ...slots.map(async (s) => {
         for (const task of s.inFlight.values()) task.reject(new PoolClosedError('pose worker pool closed'));
         s.inFlight.clear();
         await s.worker.terminate();
       }),
-    );
+    ]);
+    for (const resolve of this.stoppedWaiters.splice(0)) resolve();
   }
 }
 
