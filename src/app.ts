@@ -11,6 +11,7 @@ import { AuthService } from './auth/auth.service.ts';
 import { UserBody } from './auth/auth.schemas.ts';
 import { liveAuthRoutes } from './auth/live-auth.routes.ts';
 import { argon2Hasher, type PasswordHasher } from './auth/password-hasher.ts';
+import { RevocationCache } from './auth/revocation-cache.ts';
 import { createRevocationsRepository } from './auth/revocations.repository.ts';
 import { studioAuthRoutes } from './auth/studio-auth.routes.ts';
 import { TokenService } from './auth/token.service.ts';
@@ -91,11 +92,17 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const sockets = new SocketGuard({
     limits: config.sockets, pubsub, onError: (error) => app.log.warn({ err: error }, 'revocation not published'),
   });
+  // Authenticated requests check revocations in memory, kept current through the pub/sub.
+  const revocations = new RevocationCache({
+    repository: createRevocationsRepository(database.db), pubsub,
+    onError: (error) => app.log.warn({ err: error }, 'revocation checks fell back to the database'),
+    maxTokenLifetimeMs: Math.max(config.auth.studioTokenTtlSeconds, config.auth.liveTokenTtlSeconds) * 1000,
+  });
   const auth = new AuthService({
     users: createUsersRepository(database.db),
     tokens: new TokenService({
       secret: deps.jwtSecret,
-      revocations: createRevocationsRepository(database.db),
+      revocations,
       wsTokenTtlSeconds: config.auth.wsTokenTtlSeconds,
     }),
     hasher: deps.hasher ?? argon2Hasher,
@@ -155,7 +162,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     });
   }
   await sockets.start();
+  await revocations.start();
   app.addHook('onClose', () => sockets.stop());
+  app.addHook('onClose', () => revocations.stop());
   if (!deps.pubsub) app.addHook('onClose', () => pubsub.close());
   await app.register(studioPipeline, {
     config, database, store: deps.store, signer: deps.signer, queue: deps.queue, pubsub, auth, guards, checks, sockets,

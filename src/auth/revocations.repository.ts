@@ -6,6 +6,8 @@ export interface RevocationsRepository {
   /** Records a single-use token id; false when it was already used (the primary key decides, atomically). */
   burnOnce(jti: string, expiresAt: Date): Promise<boolean>;
   pruneExpired(now: Date): Promise<number>;
+  /** Revoked access tokens that have not expired yet (what a process must remember to refuse). */
+  listRevokedAccess(now: Date): Promise<Array<{ jti: string; expiresAt: Date }>>;
 }
 
 export function createRevocationsRepository(db: Db): RevocationsRepository {
@@ -26,6 +28,11 @@ export function createRevocationsRepository(db: Db): RevocationsRepository {
     async pruneExpired(now) {
       const result = await db.deleteFrom('revoked_tokens').where('expires_at', '<', now).executeTakeFirst();
       return Number(result.numDeletedRows);
+    },
+    async listRevokedAccess(now) {
+      const rows = await db.selectFrom('revoked_tokens').select(['jti', 'expires_at'])
+        .where('kind', '=', 'access').where('expires_at', '>', now).execute();
+      return rows.map((row) => ({ jti: row.jti, expiresAt: new Date(row.expires_at) }));
     },
   };
 }

@@ -1,4 +1,5 @@
 import type { WebSocket } from 'ws';
+import { REVOKED_CHANNEL } from '../auth/revocation-cache.ts';
 import type { VerifiedToken } from '../auth/token.service.ts';
 import type { PubSub, Unsubscribe } from '../infra/pubsub/pubsub.ts';
 
@@ -49,7 +50,6 @@ export function socketSessionOf(token: VerifiedToken, kind: 'access' | 'ws'): So
   return { userId: token.userId, jti: token.parentJti ?? token.jti, expiresAt: token.parentExpiresAt ?? null };
 }
 
-const REVOKED_CHANNEL = 'auth:revoked';
 /** Revocations remembered for sockets still authenticating when the news came (they checked the token before). */
 const RECENT_REVOCATION_MS = 60_000;
 /** setTimeout fires at once for delays past 2^31-1 ms (about 24.8 days); longer waits are chained. */

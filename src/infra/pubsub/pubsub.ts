@@ -10,6 +10,12 @@ export interface PubSub {
    * The returned function ends this one subscription; other handlers on the channel keep theirs.
    */
   subscribe(channel: string, handler: PubSubHandler): Promise<Unsubscribe>;
+  /**
+   * Adapters whose subscriptions can drop (a broker connection) tell `listener` false when they do and true once
+   * they are subscribed again: messages published in between are lost, so a cache kept by them must not be trusted
+   * until it is reloaded. Absent where nothing can be missed (in process).
+   */
+  onConnectionChange?(listener: (connected: boolean) => void): void;
   close(): Promise<void>;
 }
 

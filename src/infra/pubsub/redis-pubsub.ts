@@ -50,6 +50,15 @@ export class RedisPubSub implements PubSub {
     });
   }
 
+  /**
+   * 'ready' comes after ioredis has written the SUBSCRIBE of every channel again, so a reload started on `true`
+   * cannot miss a message published after it.
+   */
+  onConnectionChange(listener: (connected: boolean) => void): void {
+    this.subscriber.on('close', () => listener(false));
+    this.subscriber.on('ready', () => listener(true));
+  }
+
   async close(): Promise<void> {
     this.handlers.clear();
     await Promise.all([this.subscriber, this.publisher].map((r) => r.quit().catch(() => r.disconnect())));
