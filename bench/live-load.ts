@@ -5,6 +5,7 @@ import { WebSocket } from 'ws';
 
 export type LoadJob =
   | { kind: 'throughput'; url: string; paths: string[]; body: string; seconds: number; connections: number }
+  | { kind: 'get'; url: string; headers: Record<string, string>; seconds: number; connections: number }
   | { kind: 'delivery'; url: string; paths: string[]; body: string; seconds: number; rate: number; socketUrl: string };
 
 export interface ThroughputFigures { requestsPerSecond: number; p50Ms: number; p99Ms: number; non2xx: number; errors: number; total: number }
@@ -29,6 +30,15 @@ async function throughput(job: Extract<LoadJob, { kind: 'throughput' }>): Promis
   const result = await autocannon({
     url: job.url, connections: job.connections, duration: job.seconds, requests: rotating(job.paths, () => job.body),
   });
+  return {
+    requestsPerSecond: result.requests.average, p50Ms: result.latency.p50, p99Ms: result.latency.p99,
+    non2xx: result.non2xx, errors: result.errors + result.timeouts, total: result.requests.total,
+  };
+}
+
+/** GETs of one URL with the given headers (the authenticated-route bench). */
+async function gets(job: Extract<LoadJob, { kind: 'get' }>): Promise<ThroughputFigures> {
+  const result = await autocannon({ url: job.url, connections: job.connections, duration: job.seconds, headers: job.headers });
   return {
     requestsPerSecond: result.requests.average, p50Ms: result.latency.p50, p99Ms: result.latency.p99,
     non2xx: result.non2xx, errors: result.errors + result.timeouts, total: result.requests.total,
@@ -65,7 +75,7 @@ async function delivery(job: Extract<LoadJob, { kind: 'delivery' }>): Promise<De
 }
 
 process.once('message', (job: LoadJob) => {
-  const run = job.kind === 'throughput' ? throughput(job) : delivery(job);
+  const run = job.kind === 'throughput' ? throughput(job) : job.kind === 'get' ? gets(job) : delivery(job);
   run.then((figures) => process.send!(figures, () => process.exit(0)), (error: unknown) => {
     console.error(error);
     process.exit(1);

@@ -50,7 +50,7 @@ export function eventBody(): string {
   return JSON.stringify({ keypoints, metadata: { app: 'bench', fps: 30 } });
 }
 
-function runLoad<T>(job: LoadJob): Promise<T> {
+export function runLoad<T>(job: LoadJob): Promise<T> {
   const child = fork(fileURLToPath(new URL('./live-load.ts', import.meta.url)), [], { execArgv: ['--import', 'tsx'] });
   return new Promise<T>((resolve, reject) => {
     child.once('message', (figures) => resolve(figures as T));
@@ -59,7 +59,7 @@ function runLoad<T>(job: LoadJob): Promise<T> {
   });
 }
 
-async function benchConfig(): Promise<{ config: Config; dropSchema?: () => Promise<void> }> {
+export async function benchConfig(): Promise<{ config: Config; dropSchema?: () => Promise<void> }> {
   const databaseUrl = process.env.DATABASE_URL || undefined;
   const base = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', JWT_SECRET: randomBytes(32).toString('hex'), REDIS_URL: process.env.REDIS_URL });
   if (!databaseUrl) return { config: loadConfig({}, { ...base, database: { driver: 'pglite', dataDir: null } }) };
@@ -77,7 +77,7 @@ async function benchConfig(): Promise<{ config: Config; dropSchema?: () => Promi
 }
 
 /** Only what the live API uses (no job queue or object store running beside the measurement). */
-async function openLiveAdapters(config: Config) {
+export async function openLiveAdapters(config: Config) {
   const database = await openDatabase(config.database);
   await migrate(database);
   const redis = config.redis.driver === 'redis' ? config.redis.url : null;

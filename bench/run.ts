@@ -2,7 +2,7 @@
 // figure against its goal. Figures are ratios against a baseline measured in the same run where a goal is relative;
 // on a shared machine note the load average printed with each figure.
 //   npm run bench                                   all of them, full size (pose alone takes several minutes)
-//   npm run bench -- --only=upload,analysis         a subset (names: pose, live, upload, analysis, soak)
+//   npm run bench -- --only=upload,analysis         a subset (names: pose, live, auth, upload, analysis, soak)
 //   npm run bench -- --quick                        shorter runs (pose: cx only, no 60 s RSS run; live 5 s;
 //                                                   upload 256 MiB once; analysis without the bare comparison;
 //                                                   soak 60 s instead of 5 minutes)
@@ -12,7 +12,7 @@ import os from 'node:os';
 type Verdict = 'PASS' | 'FAIL' | 'info' | 'ERROR';
 interface Row { bench: string; figure: string; value: string; goal: string; verdict: Verdict }
 
-const BENCHES = ['pose', 'live', 'upload', 'analysis', 'soak'] as const;
+const BENCHES = ['pose', 'live', 'auth', 'upload', 'analysis', 'soak'] as const;
 type BenchName = (typeof BENCHES)[number];
 
 const args = process.argv.slice(2);
@@ -49,6 +49,14 @@ async function live(rows: Row[]): Promise<void> {
     bench: 'live', figure: `delivery p99 at ${r.delivery.rate} events/s`, value: `${r.delivery.p99Ms.toFixed(2)} ms`, goal: '≤ 10 ms',
     verdict: verdict(r.delivery.p99Ms <= 10),
   });
+}
+
+async function auth(rows: Row[]): Promise<void> {
+  const { runAuthBench } = await import('./auth.bench.ts');
+  const r = await runAuthBench(quick ? { seconds: 4 } : {});
+  rows.push({ bench: 'auth', figure: 'GET /api/health req/s', value: r.health.requestsPerSecond.toFixed(0), goal: '', verdict: 'info' });
+  rows.push({ bench: 'auth', figure: 'GET /api/auth/me/ req/s', value: r.me.requestsPerSecond.toFixed(0), goal: '', verdict: 'info' });
+  rows.push({ bench: 'auth', figure: 'auth/me / health', value: r.ratio.toFixed(2), goal: '≥ 0.5', verdict: verdict(r.ratio >= 0.5) });
 }
 
 async function upload(rows: Row[]): Promise<void> {
@@ -111,7 +119,7 @@ function printTable(rows: Row[]): void {
   for (const r of rows) console.log(line(r, r.verdict === 'info' ? '' : r.verdict));
 }
 
-const runners: Record<BenchName, (rows: Row[]) => Promise<void>> = { pose, live, upload, analysis, soak };
+const runners: Record<BenchName, (rows: Row[]) => Promise<void>> = { pose, live, auth, upload, analysis, soak };
 const rows: Row[] = [];
 let crashed = false;
 for (const name of selected) {
