@@ -82,6 +82,20 @@ describe('ownership', () => {
     expect((await get(`/api/user/${owner.id}`, owner)).statusCode).toBe(200);
   });
 
+  it("lets an admin read a trainee's weekly insights (the web client's trainee page); others get 404", async () => {
+    const asAdmin = await get(`/api/analysis/summary/${owner.id}`, admin);
+    expect(asAdmin.statusCode, asAdmin.body).toBe(200);
+    expect(asAdmin.json()).toMatchObject({ status: 'completed', model_name: expect.any(String) });
+    expect(asAdmin.json().weeks.at(-1).analyses).toBe(3);
+    const { date_generated: _when, ...ownView } = (await get('/api/analysis/summary', owner)).json();
+    expect(asAdmin.json()).toMatchObject(ownView);
+    const asStranger = await get(`/api/analysis/summary/${owner.id}`, stranger);
+    expect(asStranger.statusCode).toBe(404);
+    expect(asStranger.json().message).toEqual(expect.any(String));
+    // The admin's own summary is not the trainee's.
+    expect((await get('/api/analysis/summary', admin)).json().weeks.at(-1).analyses).toBe(0);
+  });
+
   it('lets an admin retry and delete an analysis of another user', async () => {
     // The body is optional (SPEC 3): a retry with none at all keeps the model.
     const retry = await t.app.inject({ method: 'POST', url: `/api/analysis/retry/${ids[1]}`, headers: bearer(admin.token) });

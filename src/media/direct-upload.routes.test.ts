@@ -122,6 +122,7 @@ describe('POST /api/video/upload/presign', () => {
     ['an unknown view', { side: { filename: 'a.jpg' } }, /Unknown view "side"/],
     ['no view', {}, /Declare 1 to 4 views/],
     ['a content type of the other kind', { front: { filename: 'a.jpg', content_type: 'video/mp4' } }, /does not match/],
+    ['a file of unknown view beside a named view', { file: { filename: 'me.jpg' }, front: { filename: 'f.jpg' } }, /send "file" alone, or name its view/],
   ])('refuses %s with 400 and reserves nothing', async (_label, views: Views, message) => {
     const id = session();
     const response = await presign(id, views);

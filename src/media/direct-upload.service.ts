@@ -10,7 +10,7 @@ import type { JobQueue } from '../infra/queue/job-queue.ts';
 import type { UploadView } from '../posture/index.ts';
 import type { MediaKind } from '../pose/media-sniff.ts';
 import { claimWaitingAnalysis } from './direct-upload.repository.ts';
-import { VIEW_FIELDS, type MediaUploadService } from './media-upload.service.ts';
+import { FILE_BESIDE_VIEWS, VIEW_FIELDS, type MediaUploadService } from './media-upload.service.ts';
 import { parseMediaKey, type CreatedObject, type MediaKeyParts, type SkippedRecord } from './minio-webhook.ts';
 import { checkStoredMedia, UNSUPPORTED_MEDIA } from './stored-media-check.ts';
 import type { SubjectFieldsInput } from './subject-fields.ts';
@@ -118,6 +118,8 @@ export class DirectUploadService implements SignedPutGate {
       throw errors.invalidRequest('Declare 1 to 4 views: front, left, right, back (or one file of unknown view)');
     }
     const planned = declared.map(([field, view]) => this.plan(field, view));
+    // Results are kept per scoring view: a file of unknown view could be detected as one of the named views.
+    if (planned.length > 1 && planned.some((p) => p.view === 'auto')) throw errors.invalidRequest(FILE_BESIDE_VIEWS);
     const analysis = await this.deps.uploads.open(userId, fields);
     try {
       const prefix = objectKeys.sessionMediaPrefix(userId, analysis.sessionId);

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { AnalysesRepository, Analysis, MediaFile, UserSubjectChoice } from '../analysis/analyses.repository.ts';
-import { errors, isAppError } from '../errors/app-error.ts';
+import { AppError, errors, isAppError } from '../errors/app-error.ts';
 import { transactionExecutor } from '../infra/db/transaction-executor.ts';
 import { objectKeys } from '../infra/object-store/object-keys.ts';
 import type { ObjectStore } from '../infra/object-store/object-store.ts';
@@ -70,7 +70,8 @@ export interface CommittedUpload {
 
 /** The longest base name kept from a client's file name; keys stay readable and far below S3's 1024 bytes. */
 const MAX_BASE_NAME = 100;
-const FILE_BESIDE_VIEWS = 'A file of unknown view ("file") cannot come with named views in the same upload: send "file" '
+/** Why `file` (view unknown) cannot come with named views: its detected view could be one of them (issue 12, item 9). */
+export const FILE_BESIDE_VIEWS = 'A file of unknown view ("file") cannot come with named views in the same upload: send "file" '
   + 'alone, or name its view (front, left, right or back)';
 
 export interface MediaUploadDeps {
@@ -94,7 +95,13 @@ export class MediaUploadService {
     session_id?: string; model?: string; profile?: string; height_cm?: string | number; person?: string | number;
   } & SubjectFieldsInput): SessionFields {
     const sessionId = fields.session_id?.trim();
-    if (!sessionId) throw errors.missingFields('Missing session_id');
+    if (!sessionId) {
+      // The curl examples of the studio document omit it; Postura does not invent one (docs/compatibility.md).
+      throw new AppError('missing_fields', 'Missing session_id', {
+        message: 'Missing session_id: add a session_id field (1 to 64 letters, digits, "_" or "-") naming this upload; '
+          + 'it is how you find, retry or delete it later',
+      });
+    }
     if (!SESSION_ID.test(sessionId)) {
       throw errors.invalidRequest('Invalid session_id: use 1 to 64 letters, digits, "_" or "-"');
     }
