@@ -1,7 +1,7 @@
 // Analysis benchmark (issue 5): wall time of a 2-view studio analysis (front = test/fixtures/coco_000000000785.jpg,
 // left = a 10 s video looped from test/fixtures/sports2d_demo.mp4, 1768×994 30 fps) through the real API: embedded
 // PGlite and the disk store in a temp DATA_DIR, the pg-boss queue, and the in-process pose worker pool (cx, one
-// worker per core) as the estimator; default job settings (frameStep 2, concurrency 2, 1 s queue polling).
+// worker per core) as the estimator; default job settings (10 analysed frames a second of footage, concurrency 2, 1 s queue polling).
 // Timed from the upload request's start to the poll of GET /api/analysis/:id (every 100 ms) that sees `completed`,
 // split into upload, wait in the queue (until the status leaves `pending`) and analysis.
 // For comparison, the bare `postura analyze` work on the same two files with the same pool (decode + inference +
@@ -94,7 +94,7 @@ export async function runAnalysisBench(options: { seconds?: number; bare?: boole
     // Models loaded and kernels compiled before the clock starts, as in a server that has been up a while.
     await estimator.ready();
     await Promise.all(Array.from({ length: estimator.size }, () =>
-      analyseViewMedia(IMAGE, { estimator, model: 'cx', profile: 'stance', view: 'front', frameStep: config.jobs.frameStep })));
+      analyseViewMedia(IMAGE, { estimator, model: 'cx', profile: 'stance', view: 'front', frameStep: config.jobs.frameStep ?? undefined, analysisFps: config.jobs.analysisFps })));
 
     const url = await app.listen({ host: '127.0.0.1', port: 0 });
     const registered = await fetch(`${url}/auth/register`, {
@@ -134,10 +134,10 @@ export async function runAnalysisBench(options: { seconds?: number; bare?: boole
     if (detail.status !== 'completed') throw new Error(`analysis ${String(detail.status)}: ${String(detail.error)}`);
     // Signed URLs point at config.publicUrl; the same path and query on this listener.
     const signed = new URL((detail.analysis_json_urls as Record<string, string>).left!);
-    const left = await (await fetch(`${url}${signed.pathname}${signed.search}`)).json() as { processed_frames: number };
+    const left = await (await fetch(`${url}${signed.pathname}${signed.search}`)).json() as { processed_frames: number; frame_skip: number };
     const queueWaitMs = (startedMs ?? totalMs) - uploadMs;
     const analysisMs = totalMs - (startedMs ?? totalMs);
-    log(`analysis 2 views (image + ${seconds} s video, ${left.processed_frames} frames at frameStep ${config.jobs.frameStep}, `
+    log(`analysis 2 views (image + ${seconds} s video, ${left.processed_frames} frames at frame step ${left.frame_skip}, `
       + `${estimator.size} workers): ${(totalMs / 1000).toFixed(1)} s from upload start to completed `
       + `(upload ${uploadMs.toFixed(0)} ms, queue ${queueWaitMs.toFixed(0)} ms, analysis ${(analysisMs / 1000).toFixed(1)} s) (load ${load})`);
 
@@ -148,7 +148,7 @@ export async function runAnalysisBench(options: { seconds?: number; bare?: boole
       const b0 = performance.now();
       let videoResult: Awaited<ReturnType<typeof analyseViewMedia>> | undefined;
       for (const [input, view] of [[IMAGE, 'front'], [video, 'left']] as const) {
-        videoResult = await analyseViewMedia(input, { estimator, model: 'cx', profile: 'stance', view, frameStep: config.jobs.frameStep });
+        videoResult = await analyseViewMedia(input, { estimator, model: 'cx', profile: 'stance', view, frameStep: config.jobs.frameStep ?? undefined, analysisFps: config.jobs.analysisFps });
       }
       bareMs = performance.now() - b0;
       log(`analysis bare (postura analyze work on the same 2 files, same pool): ${(bareMs / 1000).toFixed(1)} s; `
@@ -165,7 +165,7 @@ export async function runAnalysisBench(options: { seconds?: number; bare?: boole
         + `outputs / bare ${(outputsMs / bareMs).toFixed(2)}`);
     }
     return {
-      videoSeconds: seconds, frameStep: config.jobs.frameStep, workers: estimator.size, videoFrames: left.processed_frames,
+      videoSeconds: seconds, frameStep: left.frame_skip, workers: estimator.size, videoFrames: left.processed_frames,
       uploadMs, queueWaitMs, analysisMs, totalMs, bareMs, outputsMs, status: String(detail.status), load,
       goals: [{ goal: `2-view analysis (image + ${seconds} s video) completes`, value: `${(totalMs / 1000).toFixed(1)} s`, met: detail.status === 'completed' }],
     };

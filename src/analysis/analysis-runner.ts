@@ -31,7 +31,9 @@ export interface AnalysisRunnerDeps {
   store: ObjectStore;
   estimator: PoseEstimator;
   events: AnalysisEvents;
-  frameStep: number;
+  /** Analyse every n-th video frame (null or absent: `analysisFps` frames a second of footage, default 10). */
+  frameStep?: number | null;
+  analysisFps?: number;
   /** Analysed frames of one video at most (config jobs.maxFrames; default no bound). */
   maxFrames?: number;
   /** Seconds between heartbeats (default 5); a claim takes over an attempt silent for three of them. */
@@ -269,7 +271,7 @@ export class AnalysisRunner {
     try {
       detailed = await analyseViewMedia(local, {
         estimator: this.deps.estimator, model: analysis.modelName, profile: analysis.profile,
-        view: file.view, frameStep: this.deps.frameStep, maxFrames: this.deps.maxFrames, onProgress, signal: attempt.signal,
+        view: file.view, frameStep: this.deps.frameStep ?? undefined, analysisFps: this.deps.analysisFps, maxFrames: this.deps.maxFrames, onProgress, signal: attempt.signal,
         subjectHeightCm: analysis.subjectHeightCm ?? undefined,
         // The upload's one choice applies to every view; null is the automatic rule.
         subject: analysis.subjectChoice ?? undefined,

@@ -55,7 +55,9 @@ export interface ViewAnalysisOptions {
   model: string;
   view: ViewOption;
   profile: string;
-  frameStep: number;
+  /** Analyse every n-th video frame; when absent, `analysisFps` frames a second of footage (default 10). */
+  frameStep?: number;
+  analysisFps?: number;
   /** Analysed frames of a video at most (see EstimateMediaOptions.maxFrames). */
   maxFrames?: number;
   /** The subject's height in cm, when the user gave it: cm values are then scaled by it, else estimated. */
@@ -79,6 +81,7 @@ export async function analyseViewMedia(input: string | Uint8Array, options: View
     estimator: options.estimator,
     model: options.model,
     frameStep: options.frameStep,
+    analysisFps: options.analysisFps,
     maxFrames: options.maxFrames,
     subject: options.subject,
     signal: options.signal,

@@ -75,7 +75,7 @@ async function analyseOne(input: BatchInput, args: AnalyzeArgs & { out: string }
   try {
     // The same view pipeline as an uploaded analysis (analysis-runner.ts): same frames, same subject, same numbers.
     result = await analyseViewMedia(input.file, {
-      estimator, model: args.model, view: args.view, profile: args.profile, frameStep: args.frameStep, subject: args.subject,
+      estimator, model: args.model, view: args.view, profile: args.profile, frameStep: args.frameStep, analysisFps: args.analysisFps, subject: args.subject,
       subjectHeightCm: args.subjectHeightCm, onPeople: (p) => (photo = p.keyframe_interval === 1),
       onProgress: (f) => photo || progress.progress(f), onFrames: (done, total) => photo || progress.framesDone(done, total),
     });

@@ -19,7 +19,11 @@ describe('postura analyze options', () => {
       inputs: ['clip.mp4'], model: 'cx', view: 'left', profile: 'upright', frameStep: 5, workers: 2, subjectHeightCm: 180,
       subject: { kind: 'id', id: 2 }, outputs: { overlay: 'o.MP4', plots: 'charts', csv: 'f.csv', trc: 'f.trc', mot: 'f.mot' },
     });
-    expect(parseAnalyzeArgs(['a.jpg'])).toMatchObject({ view: 'auto', profile: 'stance', frameStep: 2, json: false, listPeople: false });
+    const defaults = parseAnalyzeArgs(['a.jpg']);
+    expect(defaults).toMatchObject({ view: 'auto', profile: 'stance', analysisFps: 10, json: false, listPeople: false });
+    expect(defaults.frameStep).toBeUndefined();
+    expect(parseAnalyzeArgs(['clip.mp4', '--fps', '5'])).toMatchObject({ analysisFps: 5 });
+    expect(usageError(['clip.mp4', '--fps', '0'])).toBe('--fps must be a positive integer');
     expect(parseAnalyzeArgs(['clips', '--out', 'results', 'more.mp4'])).toMatchObject({ inputs: ['clips', 'more.mp4'], out: 'results' });
   });
 

@@ -2,6 +2,7 @@
 // (tokens) so that every refusal is ours: one line naming the option, with a suggestion for a near miss, instead of
 // Node's own wording. Nothing here touches the file system: where inputs and outputs are is checked afterwards.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { DEFAULT_ANALYSIS_FPS } from '../pose/frame-sampling.ts';
 import { DEFAULT_MODEL, DEFAULT_PUBLIC_MODELS, listModels } from '../pose/model-registry.ts';
 import { parseSubjectChoice, type SubjectChoice } from '../pose/subject-tracks.ts';
 import { listProfiles, SUBJECT_HEIGHT_RANGE_CM, type UploadView } from '../posture/index.ts';
@@ -28,7 +29,9 @@ export interface AnalyzeArgs {
   outputs: OutputFiles;
   /** Batch: a folder per input plus summary.csv in here. */
   out?: string;
-  frameStep: number;
+  /** Every n-th video frame; absent: `analysisFps` analysed frames a second of footage. */
+  frameStep?: number;
+  analysisFps: number;
   workers?: number;
   /** Who to analyse when several people are in the picture. */
   subject: SubjectChoice;
@@ -39,7 +42,7 @@ export interface AnalyzeArgs {
 
 export const ANALYZE_USAGE = `usage: postura analyze <file> [options] [--overlay out.png|out.mp4] [--plots DIR] [--csv FILE] [--trc FILE] [--mot FILE] [--json]
        postura analyze <folder | "glob" | file...> --out DIR [options]
-options: [--model cx] [--view left|right|front|back|auto] [--profile stance|upright] [--frame-step 2] [--workers N]
+options: [--model cx] [--view left|right|front|back|auto] [--profile stance|upright] [--fps 10 | --frame-step N] [--workers N]
          [--height-cm 175] [--person N | --person-at X,Y[@T]] [--list-people]`;
 
 /** Bad usage: exit code 64. An empty message asks for the usage text alone (`--help`, exit 0). */
@@ -56,6 +59,7 @@ const OPTIONS = {
   trc: { type: 'string' },
   mot: { type: 'string' },
   out: { type: 'string' },
+  fps: { type: 'string' },
   'frame-step': { type: 'string' },
   // The first release's name for --frame-step, kept for existing scripts.
   'frame-skip': { type: 'string' },
@@ -105,7 +109,8 @@ export function parseAnalyzeArgs(argv: string[]): AnalyzeArgs {
     json: values.json === true,
     outputs: { overlay: text('overlay'), plots: text('plots'), csv: text('csv'), trc: text('trc'), mot: text('mot') },
     out: text('out'),
-    frameStep: positiveInteger(text('frame-step') ?? text('frame-skip'), '--frame-step') ?? 2,
+    frameStep: positiveInteger(text('frame-step') ?? text('frame-skip'), '--frame-step'),
+    analysisFps: positiveInteger(text('fps'), '--fps') ?? DEFAULT_ANALYSIS_FPS,
     workers: positiveInteger(text('workers'), '--workers'),
     subject: { kind: 'auto' },
     listPeople: values['list-people'] === true,

@@ -94,11 +94,11 @@ async function analyseFile(file: string, args: AnalyzeArgs, estimator: PoseEstim
   try {
     if (args.listPeople) {
       // Keyframes only: nobody's pose is estimated.
-      for await (const _ of estimateMedia(file, { estimator, model: args.model, frameStep: args.frameStep, peopleOnly: true,
+      for await (const _ of estimateMedia(file, { estimator, model: args.model, frameStep: args.frameStep, analysisFps: args.analysisFps, peopleOnly: true,
         onPeople: (p) => (people = p), onProgress: (done, total) => isVideo() && progress.progress(done / total) }));
     } else {
       // The same view pipeline as an uploaded analysis (analysis-runner.ts): same frames, same subject, same numbers.
-      result = await analyseViewMedia(file, { estimator, model: args.model, view: args.view, profile: args.profile, frameStep: args.frameStep,
+      result = await analyseViewMedia(file, { estimator, model: args.model, view: args.view, profile: args.profile, frameStep: args.frameStep, analysisFps: args.analysisFps,
         subject: args.subject, subjectHeightCm: args.subjectHeightCm, onPeople: (p) => (people = p),
         onProgress: (f) => isVideo() && progress.progress(f), onFrames: (done, total) => isVideo() && progress.framesDone(done, total) });
     }

@@ -32,6 +32,7 @@ export async function runWorker(config: Config): Promise<number> {
     estimator,
     events: new AnalysisEvents(adapters.pubsub, (error) => log.warn({ err: error }, 'analysis event not published')),
     frameStep: config.jobs.frameStep,
+    analysisFps: config.jobs.analysisFps,
     maxFrames: config.jobs.maxFrames,
     heartbeatSeconds: config.jobs.heartbeatSeconds,
     checkMedia: storedMediaChecker(adapters.store, config.uploads.maxFileBytes),

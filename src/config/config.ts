@@ -73,8 +73,10 @@ export interface JobsConfig {
   retryDelaySeconds: number;
   pollIntervalSeconds: number;
   superviseIntervalSeconds: number;
-  /** Analyse every n-th video frame. */
-  frameStep: number;
+  /** Analyse every n-th video frame; null: the step follows `analysisFps`. */
+  frameStep: number | null;
+  /** Analysed frames per second of footage when no frame step is set (the nearest whole step of the file's rate). */
+  analysisFps: number;
   /**
    * How often a running analysis proves it is alive (and checks that it still owns its row): a claim of an analysis
    * whose heartbeat is younger than three of these is refused, and a deleted analysis stops within one.
@@ -114,6 +116,11 @@ export interface AuthConfig {
   attemptWindowSeconds: number;
   /** Anonymous live writes that create rows (session starts, device metrics): per client IP per minute, each. */
   anonymousWritesPerMinute: number;
+  /**
+   * Users kept in memory for authenticated requests this many seconds (0: read each time). The app's own changes
+   * reach every process at once; a row changed or deleted outside the app is seen within this bound.
+   */
+  userCacheSeconds: number;
 }
 
 /** Limits on each process's WebSockets (`/ws/posture/`, `/ws/analysis`); see src/http/guarded-socket.ts. */
@@ -245,6 +252,7 @@ export function loadConfig(env: Env, overrides: DeepPartial<Config> = {}): Confi
       ipAttemptCeiling: read.integer('AUTH_IP_ATTEMPT_CEILING', 300, { min: 1 }),
       attemptWindowSeconds: read.integer('AUTH_ATTEMPT_WINDOW_SECONDS', 900, { min: 1 }),
       anonymousWritesPerMinute: read.integer('ANONYMOUS_WRITES_PER_MINUTE', 120, { min: 1 }),
+      userCacheSeconds: read.integer('USER_CACHE_SECONDS', 30, { min: 0, max: 3600 }),
     },
     publicUrl: read.string('PUBLIC_URL', `http://localhost:${port}`).replace(/\/+$/, ''),
     modelServers: read.mapping('MODEL_SERVER_URLS', /^wss?:\/\/\S+$/),
@@ -275,7 +283,8 @@ export function loadConfig(env: Env, overrides: DeepPartial<Config> = {}): Confi
       retryDelaySeconds: read.integer('ANALYSIS_RETRY_DELAY_SECONDS', 5, { min: 1 }),
       pollIntervalSeconds: 1,
       superviseIntervalSeconds: read.integer('QUEUE_SUPERVISE_INTERVAL_SECONDS', 30, { min: 1, max: 3600 }),
-      frameStep: read.integer('ANALYSIS_FRAME_STEP', 2, { min: 1, max: 120 }),
+      frameStep: read.optionalString('ANALYSIS_FRAME_STEP') === undefined ? null : read.integer('ANALYSIS_FRAME_STEP', 1, { min: 1, max: 120 }),
+      analysisFps: read.integer('ANALYSIS_FPS', 10, { min: 1, max: 240 }),
       heartbeatSeconds: read.integer('ANALYSIS_HEARTBEAT_SECONDS', 5, { min: 1, max: 300 }),
       maxFrames: read.integer('ANALYSIS_MAX_FRAMES', 36_000, { min: 1 }),
       poseIdleSeconds: read.integer('POSE_IDLE_SECONDS', 300, { min: 0, max: 86_400 }),

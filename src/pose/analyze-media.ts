@@ -13,6 +13,8 @@ import type { PoseEstimator } from './pose-estimator.ts';
 import type { Box, Keypoint, PoseResult } from './pose-types.ts';
 import { chooseSubject, linkPeople, summarisePeople, type PersonSummary, type SubjectChoice, type SubjectDecision } from './subject-tracks.ts';
 import { probeVideo, VideoDecodeError, VideoTooLongError, type VideoInfo } from './video-decoder.ts';
+import { frameStepFor } from './frame-sampling.ts';
+import { DEFAULT_SPOOL_BYTES, FrameSpool } from './frame-spool.ts';
 import { DEFAULT_KEYFRAME_SECONDS, DEFAULT_TRACK_LAG, keyframeInterval, locateVideoPeople, trackSubject } from './video-pose.ts';
 
 export type MediaErrorCode = 'empty' | 'unsupported' | 'corrupt' | 'not_found' | 'too_long';
@@ -58,8 +60,10 @@ export interface MediaPeople {
 export interface EstimateMediaOptions {
   estimator: PoseEstimator;
   model: string;
-  /** Analyse every n-th video frame (default 2). */
+  /** Analyse every n-th video frame; when absent, the step follows `analysisFps`. */
   frameStep?: number;
+  /** Analysed frames per second of footage when no frameStep is given (default 10; see frameStepFor). */
+  analysisFps?: number;
   /**
    * Analysed frames (after frameStep) of a video at most (default: no bound). A longer video fails with
    * MediaError('too_long') before any inference when its metadata says so, else as soon as decoding passes it.
@@ -67,6 +71,11 @@ export interface EstimateMediaOptions {
   maxFrames?: number;
   /** Longest edge of decoded video frames (default 720). */
   maxSide?: number;
+  /**
+   * Bytes of decoded frames kept on disk between a video's two passes (default DEFAULT_SPOOL_BYTES; 0: decode the
+   * file twice). Speed only: the frames are the same either way.
+   */
+  spoolBytes?: number;
   /** Keyframes (locator passes) in flight at once (default 4). Changes speed only, never results. */
   inFlight?: number;
   /** Everybody is located every this many seconds of video (default 0.5; at least every analysed frame). Part of
@@ -187,7 +196,6 @@ export async function* estimateMedia(input: string | Uint8Array, opts: EstimateM
 }
 
 async function* estimateVideo(file: string, media: SniffedMedia, opts: EstimateMediaOptions): AsyncGenerator<PoseFrame> {
-  const step = Math.max(1, Math.floor(opts.frameStep ?? 2));
   let info: VideoInfo;
   try {
     info = await probeVideo(file, { ffprobePath: opts.ffprobePath, signal: opts.signal });
@@ -195,6 +203,7 @@ async function* estimateVideo(file: string, media: SniffedMedia, opts: EstimateM
     if (err instanceof VideoDecodeError) throw new MediaError('corrupt', `invalid or corrupt video: ${err.message}`);
     throw err;
   }
+  const step = frameStepFor(info.fps, opts);
   const total = Math.max(1, Math.ceil(info.frameCount / step));
   const maxFrames = opts.maxFrames ?? Infinity;
   const tooLong = () => new MediaError('too_long', `the video is too long: at most ${maxFrames} analysed frames `
@@ -211,13 +220,15 @@ async function* estimateVideo(file: string, media: SniffedMedia, opts: EstimateM
   const progress = (): void => opts.onProgress?.(++done, Math.max(all, done));
   const common = { estimator: opts.estimator, model: opts.model, frameStep: step, maxSide: opts.maxSide, signal: opts.signal,
     ffmpegPath: opts.ffmpegPath, maxFrameIndex };
+  const spoolBytes = opts.spoolBytes ?? DEFAULT_SPOOL_BYTES;
+  const spool = opts.peopleOnly || spoolBytes <= 0 ? undefined : await FrameSpool.create({ maxBytes: spoolBytes }).catch(() => undefined);
   try {
     const scene = await locateVideoPeople(file, info, { ...common, keyframeInterval: interval, inFlight: Math.max(1, opts.inFlight ?? 4),
-      subject: opts.subject, onKeyframe: progress });
+      subject: opts.subject, onKeyframe: progress, spool });
     opts.onPeople?.({ people: scene.people, subject: scene.subject, keyframe_interval: interval });
     if (opts.peopleOnly) return;
     const smoother = opts.smooth === false ? null : new KeypointSmoother();
-    for await (const f of trackSubject(file, info, scene, { ...common, trackLag: opts.trackLag ?? DEFAULT_TRACK_LAG })) {
+    for await (const f of trackSubject(file, info, scene, { ...common, trackLag: opts.trackLag ?? DEFAULT_TRACK_LAG, spool })) {
       let pose = f.pose ? scalePose(f.pose, f.scaleX, f.scaleY) : null;
       // A gap restarts the filter: smoothing never carries one stretch of the subject into the next.
       if (pose && smoother) pose = { ...pose, keypoints: smoother.smooth(pose.keypoints, f.timestamp, pose.box.height) };
@@ -230,6 +241,8 @@ async function* estimateVideo(file: string, media: SniffedMedia, opts: EstimateM
     if (err instanceof VideoTooLongError) throw tooLong();
     if (err instanceof VideoDecodeError) throw new MediaError('corrupt', `invalid or corrupt video: ${err.message}`);
     throw err;
+  } finally {
+    await spool?.dispose();
   }
 }
 

@@ -68,7 +68,10 @@ describe('video: determinism and the subject', () => {
     expect(JSON.stringify(await run(new DelayedEstimator(two), video))).toBe(expected);
     // Keyframes in flight change speed only.
     expect(JSON.stringify(await run(two, video, { inFlight: 1 }))).toBe(expected);
-  }, 180_000);
+    // So do the frames kept between the passes: none (the file decoded twice), or a spool given up after 5 frames.
+    expect(JSON.stringify(await run(two, video, { spoolBytes: 0 }))).toBe(expected);
+    expect(JSON.stringify(await run(two, video, { spoolBytes: 5 * 720 * 404 * 3 }))).toBe(expected);
+  }, 240_000);
 
   it('keeps the walking woman (visible longest) and never jumps to the man on the roof', () => {
     const { frames, people } = reference;

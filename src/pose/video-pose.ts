@@ -20,6 +20,7 @@ import {
   type SubjectChoice,
   type SubjectDecision,
 } from './subject-tracks.ts';
+import type { FrameSpool } from './frame-spool.ts';
 import { decodeVideoFrames, type VideoInfo } from './video-decoder.ts';
 
 /** Default time between keyframes: a walking person moves about half a body width in it, so boxes still overlap. */
@@ -50,6 +51,8 @@ export interface VideoPeopleOptions {
   /** Source frame index beyond which decoding fails (VideoTooLongError). */
   maxFrameIndex?: number;
   onKeyframe?: () => void;
+  /** Keeps every analysed frame for the second pass (which then reads them instead of decoding the file again). */
+  spool?: FrameSpool;
 }
 
 /** Everybody in a video and the subject, in decoded pixels (`scaleX`/`scaleY` map to original pixels). */
@@ -78,17 +81,34 @@ export async function locateVideoPeople(file: string, info: VideoInfo, opts: Vid
     opts.onKeyframe?.();
   };
   const estimator = opts.estimator;
-  for await (const f of decodeVideoFrames(file, { frameStep: opts.frameStep * interval, maxSide: opts.maxSide, ffmpegPath: opts.ffmpegPath,
-    signal: opts.signal, info, maxFrameIndex: opts.maxFrameIndex, allocate: (n) => estimator.pixelBuffer?.(n) ?? new Uint8Array(n) })) {
+  const spool = opts.spool;
+  // With a spool, every analysed frame is decoded (and kept); without, only the keyframes.
+  const step = spool ? opts.frameStep : opts.frameStep * interval;
+  /** A frame's buffer that went no further than the spool, for the decoder to refill. */
+  let spare: Uint8Array | undefined;
+  const allocate = (n: number): Uint8Array => {
+    const reuse = spare?.byteLength === n ? spare : undefined;
+    spare = undefined;
+    return reuse ?? estimator.pixelBuffer?.(n) ?? new Uint8Array(n);
+  };
+  for await (const f of decodeVideoFrames(file, { frameStep: step, maxSide: opts.maxSide, ffmpegPath: opts.ffmpegPath,
+    signal: opts.signal, info, maxFrameIndex: opts.maxFrameIndex, allocate })) {
     // Frames already decoded ahead must not turn into requests once the work is called off.
     opts.signal?.throwIfAborted();
     ({ scaleX, scaleY } = f);
+    // Written before the pixels are handed to a worker (the transfer empties the buffer).
+    if (spool) await spool.append(f);
+    if ((f.index / opts.frameStep) % interval !== 0) {
+      spare = f.image.data;
+      continue;
+    }
     const people = estimator.people(f.image, { model: opts.model, signal: opts.signal, sequence: true });
     people.catch(() => undefined);
     pending.push({ frame: f.index / opts.frameStep, frame_index: f.index, timestamp: f.timestamp, people });
     while (pending.length >= Math.max(1, opts.inFlight)) await finish();
   }
   while (pending.length > 0) await finish();
+  spool?.close();
   const tracks = linkPeople(keyframes);
   let choice = opts.subject ?? { kind: 'auto' };
   // A point is given in original pixels; the keyframes are in decoded ones.
@@ -119,6 +139,8 @@ export interface TrackSubjectOptions {
   signal?: AbortSignal;
   ffmpegPath?: string;
   maxFrameIndex?: number;
+  /** The analysed frames kept by pass 1; without it (or when incomplete) the file is decoded again. */
+  spool?: FrameSpool;
 }
 
 /** Pass 2: the subject's pose on every analysed frame, in frame order. */
@@ -139,8 +161,11 @@ export async function* trackSubject(file: string, info: VideoInfo, scene: VideoP
     return { frame_index: p.index, timestamp: p.timestamp, pose, scaleX: p.sx, scaleY: p.sy };
   };
   const estimator = opts.estimator;
-  const decoded = decodeVideoFrames(file, { frameStep: opts.frameStep, maxSide: opts.maxSide, ffmpegPath: opts.ffmpegPath,
-    signal: opts.signal, info, maxFrameIndex: opts.maxFrameIndex, allocate: (n) => estimator.pixelBuffer?.(n) ?? new Uint8Array(n) });
+  const allocate = (n: number): Uint8Array => estimator.pixelBuffer?.(n) ?? new Uint8Array(n);
+  const decoded = opts.spool?.complete
+    ? opts.spool.frames(allocate, opts.signal)
+    : decodeVideoFrames(file, { frameStep: opts.frameStep, maxSide: opts.maxSide, ffmpegPath: opts.ffmpegPath,
+      signal: opts.signal, info, maxFrameIndex: opts.maxFrameIndex, allocate });
   // Frames are decoded ahead: a frame's crop waits for the answer `lag` frames back, and the next frame must then be
   // ready at once (read through the pipe only when asked for, a 2.7 MB frame leaves a worker idle for milliseconds).
   for await (const f of readAhead(decoded, READ_AHEAD_FRAMES)) {

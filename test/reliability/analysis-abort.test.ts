@@ -179,14 +179,14 @@ describe('analyses that must stop', () => {
     expect(row).toEqual({ status: 'in_progress', heartbeat_at: null });
   }, 60_000);
 
-  it('fails a video over the frame bound at once, before any inference', async () => {
+  it('fails a video over the frame bound at once, before any inference (10 analysed frames a second of a 30 fps clip)', async () => {
     const estimator = new SlowEstimator();
-    const t = await createTestApp({ jobs: { maxFrames: 100, concurrency: 1 } }, { estimator });
+    const t = await createTestApp({ jobs: { maxFrames: 50, concurrency: 1 } }, { estimator });
     apps.push(t);
     const user = await newUser(t.app);
     const id = await upload(t, user, 'too-long', [video('left', shortVideo)]);
     const failed = await waitForAnalysis(t.app, user.token, id, ['failed', 'completed'], 30_000);
-    expect(failed.error).toBe('left: the video is too long: at most 100 analysed frames (200 frames at one in 2) are accepted');
+    expect(failed.error).toBe('left: the video is too long: at most 50 analysed frames (150 frames at one in 3) are accepted');
     expect(estimator.requests).toBe(0);
   }, 60_000);
 
