@@ -4,6 +4,7 @@ import type { GraphModel } from '@tensorflow/tfjs-converter';
 import { fullImageRoi, roiToImage, sampleRoi, type Roi } from './image-ops.ts';
 import type { Box, Keypoint, RgbImage } from './pose-types.ts';
 import { mergeFlipped } from './person-geometry.ts';
+import type { Tensor } from '@tensorflow/tfjs-core';
 import { loadGraphModelFromFiles, tf } from './tf-runtime.ts';
 
 export const BLAZEPOSE_NAMES = [
@@ -89,7 +90,7 @@ export class BlazePoseRunner {
     const frame = fullImageRoi(img);
     const s = DETECTOR_SIZE;
     const input = tf.tensor4d(sampleRoi(img, frame, s, { float: { scale: 2 / 255, offset: -1 }, reuse: true }) as Float32Array, [1, s, s, 3]);
-    const output = this.detector.execute(input) as tf.Tensor;
+    const output = this.detector.execute(input) as Tensor;
     const raw = (await output.data()) as Float32Array;
     tf.dispose([input, output]);
     const found: Array<BlazePoseDetection & { cx: number; cy: number; r: number }> = [];
@@ -131,7 +132,7 @@ export class BlazePoseRunner {
   private async runLandmarks(img: RgbImage, roi: Roi, flip: boolean): Promise<BlazePoseLandmarks> {
     const s = LANDMARK_SIZE;
     const input = tf.tensor4d(sampleRoi(img, roi, s, { flip, float: { scale: 1 / 255, offset: 0 }, reuse: true }) as Float32Array, [1, s, s, 3]);
-    const [ld, flag] = this.landmarks.execute(input, ['Identity_2:0', 'Identity_3:0']) as tf.Tensor[];
+    const [ld, flag] = this.landmarks.execute(input, ['Identity_2:0', 'Identity_3:0']) as Tensor[];
     const raw = (await ld!.data()) as Float32Array;
     const poseScore = ((await flag!.data()) as Float32Array)[0]!;
     tf.dispose([input, ld!, flag!]);

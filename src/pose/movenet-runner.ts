@@ -4,6 +4,7 @@ import type { GraphModel } from '@tensorflow/tfjs-converter';
 import { fullImageRoi, roiToImage, sampleRoi, type Roi } from './image-ops.ts';
 import { COCO_FLIP_INDEX, type Keypoint, type PersonCandidate, type RgbImage } from './pose-types.ts';
 import { mergeFlipped } from './person-geometry.ts';
+import type { Tensor } from '@tensorflow/tfjs-core';
 import { loadGraphModelFromFiles, tf } from './tf-runtime.ts';
 
 /** Flip passes further apart than this share of the crop are not averaged. */
@@ -25,7 +26,7 @@ export class MoveNetRunner {
   async run(img: RgbImage, roi: Roi, flip = false): Promise<Keypoint[]> {
     const s = this.inputSize;
     const input = tf.tensor4d(sampleRoi(img, roi, s, { flip, reuse: true }) as Int32Array, [1, s, s, 3], 'int32');
-    const output = this.model.execute(input) as tf.Tensor;
+    const output = this.model.execute(input) as Tensor;
     const raw = (await output.data()) as Float32Array;
     tf.dispose([input, output]);
     const kps: Keypoint[] = [];
@@ -64,7 +65,7 @@ export class MultiPoseRunner {
   async detect(img: RgbImage, minScore = 0.2, size = 256): Promise<PersonCandidate[]> {
     const roi = fullImageRoi(img);
     const input = tf.tensor4d(sampleRoi(img, roi, size, { reuse: true }) as Int32Array, [1, size, size, 3], 'int32');
-    const output = this.model.execute(input) as tf.Tensor;
+    const output = this.model.execute(input) as Tensor;
     const raw = (await output.data()) as Float32Array;
     tf.dispose([input, output]);
     const people: PersonCandidate[] = [];

@@ -3,11 +3,18 @@
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import * as tf from '@tensorflow/tfjs-core';
-import { loadGraphModel, type GraphModel } from '@tensorflow/tfjs-converter';
-import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import type * as TfCore from '@tensorflow/tfjs-core';
+import type * as TfConverter from '@tensorflow/tfjs-converter';
+import type * as TfWasm from '@tensorflow/tfjs-backend-wasm';
 
 const require = createRequire(import.meta.url);
+// The TF.js packages are CommonJS and are loaded with require(): imported from an ES module, Node scanned each one
+// for its exports and its module format first (cjs-module-lexer over megabytes of JS), ~0.7 s of CPU per pose
+// thread at start. Same files, same single instance of tfjs-core (the backend requires it too).
+const tf = require('@tensorflow/tfjs-core') as typeof TfCore;
+const { loadGraphModel } = require('@tensorflow/tfjs-converter') as typeof TfConverter;
+const { setWasmPaths } = require('@tensorflow/tfjs-backend-wasm') as typeof TfWasm;
+type GraphModel = TfConverter.GraphModel;
 
 let ready: Promise<void> | undefined;
 
@@ -48,8 +55,8 @@ export function initTfRuntime(): Promise<void> {
 export async function loadGraphModelFromFiles(file: string, dir = resolveModelsDir()): Promise<GraphModel> {
   await initTfRuntime();
   const jsonPath = path.join(dir, `${file}.json`);
-  let artifacts: tf.io.ModelArtifacts | undefined;
-  const handler: tf.io.IOHandler = {
+  let artifacts: TfCore.io.ModelArtifacts | undefined;
+  const handler: TfCore.io.IOHandler = {
     load: async () => {
       const json = JSON.parse(await readFile(jsonPath, 'utf8')) as {
         modelTopology: object;
@@ -59,9 +66,9 @@ export async function loadGraphModelFromFiles(file: string, dir = resolveModelsD
         signature?: object;
         userDefinedMetadata?: Record<string, object>;
         modelInitializer?: object;
-        weightsManifest: Array<{ paths: string[]; weights: tf.io.WeightsManifestEntry[] }>;
+        weightsManifest: Array<{ paths: string[]; weights: TfCore.io.WeightsManifestEntry[] }>;
       };
-      const specs: tf.io.WeightsManifestEntry[] = [];
+      const specs: TfCore.io.WeightsManifestEntry[] = [];
       const buffers: Buffer[] = [];
       for (const group of json.weightsManifest) {
         specs.push(...group.weights);
@@ -83,7 +90,7 @@ export async function loadGraphModelFromFiles(file: string, dir = resolveModelsD
         modelInitializer: json.modelInitializer,
         weightSpecs: specs,
         weightData,
-      } as tf.io.ModelArtifacts;
+      } as TfCore.io.ModelArtifacts;
       return artifacts;
     },
   };
