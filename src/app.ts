@@ -13,6 +13,7 @@ import { liveAuthRoutes } from './auth/live-auth.routes.ts';
 import { argon2Hasher, type PasswordHasher } from './auth/password-hasher.ts';
 import { RevocationCache } from './auth/revocation-cache.ts';
 import { createRevocationsRepository } from './auth/revocations.repository.ts';
+import { UserCache } from './auth/user-cache.ts';
 import { studioAuthRoutes } from './auth/studio-auth.routes.ts';
 import { TokenService } from './auth/token.service.ts';
 import type { Config } from './config/config.ts';
@@ -98,8 +99,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     onError: (error) => app.log.warn({ err: error }, 'revocation checks fell back to the database'),
     maxTokenLifetimeMs: Math.max(config.auth.studioTokenTtlSeconds, config.auth.liveTokenTtlSeconds) * 1000,
   });
+  const users = new UserCache({
+    repository: createUsersRepository(database.db), pubsub, ttlMs: config.auth.userCacheSeconds * 1000,
+    onError: (error) => app.log.warn({ err: error }, 'user lookups fell back to the database'),
+  });
   const auth = new AuthService({
-    users: createUsersRepository(database.db),
+    users,
     tokens: new TokenService({
       secret: deps.jwtSecret,
       revocations,
@@ -163,8 +168,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   }
   await sockets.start();
   await revocations.start();
+  await users.start();
   app.addHook('onClose', () => sockets.stop());
   app.addHook('onClose', () => revocations.stop());
+  app.addHook('onClose', () => users.stop());
   if (!deps.pubsub) app.addHook('onClose', () => pubsub.close());
   await app.register(studioPipeline, {
     config, database, store: deps.store, signer: deps.signer, queue: deps.queue, pubsub, auth, guards, checks, sockets,

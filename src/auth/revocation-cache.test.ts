@@ -6,46 +6,17 @@ import { openDatabase, type DatabaseHandle } from '../infra/db/database.ts';
 import { migrate } from '../infra/db/migrator.ts';
 import { MemoryPubSub } from '../infra/pubsub/memory-pubsub.ts';
 import { RedisPubSub } from '../infra/pubsub/redis-pubsub.ts';
-import type { PubSub, PubSubHandler } from '../infra/pubsub/pubsub.ts';
+import type { PubSub } from '../infra/pubsub/pubsub.ts';
 import { bearer, newUser } from '../../test/helpers/factories.ts';
 import {
   openTestDatabase, openTestPubSub, openTestRateLimiter, openTestStudioAdapters, testConfig, testServers, TEST_JWT_SECRET,
 } from '../../test/helpers/test-app.ts';
+import { DroppablePubSub } from '../infra/pubsub/droppable-pubsub.test-helper.ts';
 import { REVOKED_CHANNEL, RevocationCache } from './revocation-cache.ts';
 import { createRevocationsRepository, type RevocationsRepository } from './revocations.repository.ts';
 
 /** The documented bound for a logout on one process to be refused on another (pub/sub delivery, with room to spare). */
 const PROPAGATION_BOUND_MS = 2_000;
-
-/** An in-process pub/sub whose subscriber connection the test can drop: what it misses meanwhile is lost. */
-class DroppablePubSub implements PubSub {
-  private readonly inner = new MemoryPubSub();
-  private readonly listeners: Array<(connected: boolean) => void> = [];
-  private connected = true;
-
-  publish(channel: string, message: string): Promise<void> {
-    return this.inner.publish(channel, message);
-  }
-
-  subscribe(channel: string, handler: PubSubHandler) {
-    return this.inner.subscribe(channel, (message) => {
-      if (this.connected) handler(message);
-    });
-  }
-
-  onConnectionChange(listener: (connected: boolean) => void): void {
-    this.listeners.push(listener);
-  }
-
-  setConnected(connected: boolean): void {
-    this.connected = connected;
-    for (const listener of this.listeners) listener(connected);
-  }
-
-  close(): Promise<void> {
-    return this.inner.close();
-  }
-}
 
 const closers: Array<() => Promise<void>> = [];
 afterAll(async () => {

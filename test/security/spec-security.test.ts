@@ -4,7 +4,7 @@ import path from 'node:path';
 import { SignJWT, decodeJwt, decodeProtectedHeader } from 'jose';
 import { sql } from 'kysely';
 import type { FastifyInstance } from 'fastify';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { WebSocket } from 'ws';
 import { buildApp } from '../../src/app.ts';
 import { resolveJwtSecret } from '../../src/auth/jwt-secret.ts';
@@ -169,18 +169,29 @@ describe('access tokens', () => {
   });
 
   it('are refused once the user is deleted, and a validly signed token of another audience or issuer is refused', async () => {
-    const user = await newUser(t.app);
-    const key = new TextEncoder().encode(TEST_JWT_SECRET);
-    const sign = (audience: string, issuer: string) => new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject(user.id)
-      .setJti(`forged-${audience}-${issuer}`).setIssuer(issuer).setAudience(audience).setIssuedAt().setExpirationTime('1h').sign(key);
-    for (const token of [await sign('postura:admin', 'postura'), await sign('postura:access', 'someone-else')]) {
-      expect((await t.app.inject({ url: '/auth/profile', headers: bearer(token) })).statusCode).toBe(401);
+    // The clock is the test's from the first lookup, so the user cache's bound can be passed without waiting.
+    vi.useFakeTimers({ toFake: ['Date', 'performance'], now: Date.now() });
+    // A fake monotonic clock starts at 0, which the cache library reads as "no start time".
+    vi.advanceTimersByTime(1000);
+    try {
+      const user = await newUser(t.app);
+      const key = new TextEncoder().encode(TEST_JWT_SECRET);
+      const sign = (audience: string, issuer: string) => new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject(user.id)
+        .setJti(`forged-${audience}-${issuer}`).setIssuer(issuer).setAudience(audience).setIssuedAt().setExpirationTime('1h').sign(key);
+      for (const token of [await sign('postura:admin', 'postura'), await sign('postura:access', 'someone-else')]) {
+        expect((await t.app.inject({ url: '/auth/profile', headers: bearer(token) })).statusCode).toBe(401);
+      }
+      expect((await t.app.inject({ url: '/auth/profile', headers: bearer(await sign('postura:access', 'postura')) })).statusCode).toBe(200);
+      // Deleted behind the app's back (no route deletes accounts): a user served from memory is trusted for
+      // USER_CACHE_SECONDS at most, so the token is refused once that bound has passed.
+      await sql`DELETE FROM users WHERE id = ${user.id}`.execute(t.database.db);
+      vi.advanceTimersByTime((t.config.auth.userCacheSeconds + 1) * 1000);
+      const gone = await t.app.inject({ url: '/auth/profile', headers: bearer(user.token) });
+      expect(gone.statusCode).toBe(401);
+      expect(gone.json()).toMatchObject({ code: 'invalid_token' });
+    } finally {
+      vi.useRealTimers();
     }
-    expect((await t.app.inject({ url: '/auth/profile', headers: bearer(await sign('postura:access', 'postura')) })).statusCode).toBe(200);
-    await sql`DELETE FROM users WHERE id = ${user.id}`.execute(t.database.db);
-    const gone = await t.app.inject({ url: '/auth/profile', headers: bearer(user.token) });
-    expect(gone.statusCode).toBe(401);
-    expect(gone.json()).toMatchObject({ code: 'invalid_token' });
   });
 });
 
