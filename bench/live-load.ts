@@ -1,17 +1,34 @@
 // Load generator for bench/live.bench.ts, run as a child process so the server under test keeps its own core.
 // Receives one job over IPC, answers with the figures, exits.
+import http from 'node:http';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import autocannon from 'autocannon';
 import { WebSocket } from 'ws';
+import { monotonicMs } from '../src/live/delivery-trace.ts';
 
 export type LoadJob =
   | { kind: 'throughput'; url: string; paths: string[]; body: string; seconds: number; connections: number }
   | { kind: 'get'; url: string; headers: Record<string, string>; seconds: number; connections: number }
-  | { kind: 'delivery'; url: string; paths: string[]; body: string; seconds: number; rate: number; socketUrl: string };
+  | { kind: 'delivery'; url: string; paths: string[]; body: string; seconds: number; rate: number; socketUrl: string; generator?: DeliveryGenerator };
 
 export interface ThroughputFigures { requestsPerSecond: number; p50Ms: number; p99Ms: number; non2xx: number; errors: number; total: number }
-export interface DeliveryFigures { sent: number; received: number; postP99Ms: number; p50Ms: number; p99Ms: number; maxMs: number; non2xx: number }
+export interface DeliveryFigures {
+  sent: number; received: number; postP99Ms: number; p50Ms: number; p99Ms: number; maxMs: number; non2xx: number;
+  /** The load generator's own event-loop delay while posting (ms, p99). */
+  clientLoopP99Ms: number;
+  /** The load generator's CPU time over its posting time (1 = one core): what it takes from the server's machine. */
+  clientCpuShare: number;
+  /**
+   * Events received over the time from the first send to the last receipt: below the rate asked for, the server
+   * did not keep up (autocannon then simply sent less; the paced generator's queue, and its latency, grew instead).
+   */
+  deliveredPerSecond: number;
+  generator: DeliveryGenerator;
+  arrivals: DeliveryArrival[];
+}
 
-const now = () => performance.timeOrigin + performance.now();
+// The server's delivery trace uses the same machine-wide monotonic clock, so its marks and these times compare.
+const now = monotonicMs;
 
 /** Requests rotate over `paths` (one live session each) so no session goes over the per-session event limit. */
 function rotating(paths: string[], body: (i: number) => string) {
@@ -45,33 +62,104 @@ async function gets(job: Extract<LoadJob, { kind: 'get' }>): Promise<ThroughputF
   };
 }
 
+/** Per-event times of the delivery run: when the POST was written and when its event came back on the socket. */
+export interface DeliveryArrival { sentAt: number; receivedAt: number }
+
+/**
+ * `paced` (default): one POST every 1/rate s on a timer, whatever the answers (open loop), over up to 20 keep-alive
+ * connections. `autocannon`: autocannon's overallRate, which lets each connection fire its share of the second
+ * back to back at the start of each second (a 1,000-request burst every second, not a steady rate); kept to compare.
+ */
+export type DeliveryGenerator = 'paced' | 'autocannon';
+
 /** Posts at a fixed rate, each event stamped with its send time; a socket of the same user measures arrival. */
 async function delivery(job: Extract<LoadJob, { kind: 'delivery' }>): Promise<DeliveryFigures> {
   const socket = new WebSocket(job.socketUrl);
-  const latencies: number[] = [];
+  const arrivals: DeliveryArrival[] = [];
   await new Promise<void>((resolve, reject) => {
     socket.on('message', (data) => {
+      const receivedAt = now();
       const message = JSON.parse(String(data)) as { type?: string; event?: { metadata?: { sent_at?: number } } };
       if (message.type === 'history') resolve();
       const sentAt = message.event?.metadata?.sent_at;
-      if (message.type === 'posture' && typeof sentAt === 'number') latencies.push(now() - sentAt);
+      if (message.type === 'posture' && typeof sentAt === 'number') arrivals.push({ sentAt, receivedAt });
     });
     socket.once('error', reject);
   });
   const template = JSON.parse(job.body) as Record<string, unknown>;
-  const result = await autocannon({
-    url: job.url, connections: 20, duration: job.seconds, overallRate: job.rate,
-    requests: rotating(job.paths, () => JSON.stringify({ ...template, metadata: { sent_at: now() } })),
-  });
+  const stamped = () => JSON.stringify({ ...template, metadata: { sent_at: now() } });
+  // The client's own event-loop delay: if it is high, the client (not the server) made the latency.
+  const loop = monitorEventLoopDelay({ resolution: 10 });
+  loop.enable();
+  const [cpuBefore, wallBefore] = [process.cpuUsage(), now()];
+  const posted = job.generator === 'autocannon' ? await autocannonPosts(job, stamped) : await pacedPosts(job, stamped);
+  loop.disable();
+  const cpu = process.cpuUsage(cpuBefore);
+  const clientCpuShare = (cpu.user + cpu.system) / 1000 / (now() - wallBefore);
   // Let the last events arrive.
   await new Promise((resolve) => setTimeout(resolve, 500));
   socket.close();
-  latencies.sort((a, b) => a - b);
-  const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? NaN;
+  const latencies = arrivals.map((a) => a.receivedAt - a.sentAt).sort((a, b) => a - b);
+  const span = (arrivals.reduce((last, a) => Math.max(last, a.receivedAt), -Infinity)
+    - arrivals.reduce((first, a) => Math.min(first, a.sentAt), Infinity)) / 1000;
   return {
-    sent: result['2xx'], received: latencies.length, postP99Ms: result.latency.p99,
-    p50Ms: pct(0.5), p99Ms: pct(0.99), maxMs: latencies.at(-1) ?? NaN, non2xx: result.non2xx,
+    deliveredPerSecond: arrivals.length / span,
+    sent: posted.ok, received: latencies.length, postP99Ms: posted.p99Ms,
+    p50Ms: percentile(latencies, 0.5), p99Ms: percentile(latencies, 0.99), maxMs: latencies.at(-1) ?? NaN, non2xx: posted.non2xx,
+    clientLoopP99Ms: loop.percentile(99) / 1e6, clientCpuShare, generator: job.generator ?? 'paced', arrivals,
   };
+}
+
+function percentile(sorted: readonly number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? NaN;
+}
+
+interface Posted { ok: number; non2xx: number; p99Ms: number }
+
+async function autocannonPosts(job: Extract<LoadJob, { kind: 'delivery' }>, body: () => string): Promise<Posted> {
+  const result = await autocannon({
+    url: job.url, connections: 20, duration: job.seconds, overallRate: job.rate, requests: rotating(job.paths, body),
+  });
+  return { ok: result['2xx'], non2xx: result.non2xx, p99Ms: result.latency.p99 };
+}
+
+/** Open loop: request i leaves at start + i/rate (to the timer's precision), answered or not. */
+async function pacedPosts(job: Extract<LoadJob, { kind: 'delivery' }>, body: () => string): Promise<Posted> {
+  const target = new URL(job.url);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 20, noDelay: true });
+  const total = Math.round(job.seconds * job.rate);
+  const postLatencies: number[] = [];
+  let [sent, answered, ok, non2xx] = [0, 0, 0, 0];
+  const start = now();
+  await new Promise<void>((resolve, reject) => {
+    const post = (i: number) => {
+      const payload = body();
+      const began = now();
+      const request = http.request({
+        agent, host: target.hostname, port: target.port, method: 'POST', path: job.paths[i % job.paths.length],
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
+      }, (response) => {
+        response.resume();
+        response.once('end', () => {
+          postLatencies.push(now() - began);
+          if (response.statusCode! >= 200 && response.statusCode! < 300) ok += 1;
+          else non2xx += 1;
+          if (++answered === total) resolve();
+        });
+      });
+      request.once('error', reject);
+      request.end(payload);
+    };
+    const tick = () => {
+      const due = Math.min(total, Math.floor(((now() - start) * job.rate) / 1000) + 1);
+      while (sent < due) post(sent++);
+      if (sent < total) setTimeout(tick, 1);
+    };
+    tick();
+  });
+  agent.destroy();
+  postLatencies.sort((a, b) => a - b);
+  return { ok, non2xx, p99Ms: percentile(postLatencies, 0.99) };
 }
 
 process.once('message', (job: LoadJob) => {

@@ -2,7 +2,7 @@
 // figure against its goal. Figures are ratios against a baseline measured in the same run where a goal is relative;
 // on a shared machine note the load average printed with each figure.
 //   npm run bench                                   all of them, full size (pose alone takes several minutes)
-//   npm run bench -- --only=upload,analysis         a subset (names: pose, live, auth, upload, analysis, soak)
+//   npm run bench -- --only=upload,analysis         a subset (names: pose, live, auth, realtime, upload, analysis, soak)
 //   npm run bench -- --quick                        shorter runs (pose: cx only, no 60 s RSS run; live 5 s;
 //                                                   upload 256 MiB once; analysis without the bare comparison;
 //                                                   soak 60 s instead of 5 minutes)
@@ -12,7 +12,7 @@ import os from 'node:os';
 type Verdict = 'PASS' | 'FAIL' | 'info' | 'ERROR';
 interface Row { bench: string; figure: string; value: string; goal: string; verdict: Verdict }
 
-const BENCHES = ['pose', 'live', 'auth', 'upload', 'analysis', 'soak'] as const;
+const BENCHES = ['pose', 'live', 'auth', 'realtime', 'upload', 'analysis', 'soak'] as const;
 type BenchName = (typeof BENCHES)[number];
 
 const args = process.argv.slice(2);
@@ -49,6 +49,16 @@ async function live(rows: Row[]): Promise<void> {
     bench: 'live', figure: `delivery p99 at ${r.delivery.rate} events/s`, value: `${r.delivery.p99Ms.toFixed(2)} ms`, goal: '≤ 10 ms',
     verdict: verdict(r.delivery.p99Ms <= 10),
   });
+  const d = r.delivery;
+  rows.push({ bench: 'live', figure: `delivery p50 at ${d.rate} events/s (${d.generator})`, value: `${d.p50Ms.toFixed(2)} ms`, goal: '', verdict: 'info' });
+  rows.push({ bench: 'live', figure: 'delivery fan-out p99 (publish → socket write)', value: `${d.fanoutP99Ms.toFixed(2)} ms`, goal: '', verdict: 'info' });
+  rows.push({ bench: 'live', figure: 'delivery write p99 (request parsed → committed)', value: `${d.writeP99Ms.toFixed(2)} ms`, goal: '', verdict: 'info' });
+  rows.push({ bench: 'live', figure: 'delivery rate achieved', value: `${d.deliveredPerSecond.toFixed(0)} events/s`, goal: `${d.rate}`, verdict: 'info' });
+  rows.push({ bench: 'live', figure: 'server CPU per event (delivery run)', value: `${d.serverCpuMsPerEvent.toFixed(2)} ms`, goal: '', verdict: 'info' });
+  rows.push({
+    bench: 'live', figure: 'server waiting for a CPU (delivery run)',
+    value: d.serverRunQueueShare === null ? 'n/a' : `${(d.serverRunQueueShare * 100).toFixed(0)} %`, goal: '', verdict: 'info',
+  });
 }
 
 async function auth(rows: Row[]): Promise<void> {
@@ -57,6 +67,17 @@ async function auth(rows: Row[]): Promise<void> {
   rows.push({ bench: 'auth', figure: 'GET /api/health req/s', value: r.health.requestsPerSecond.toFixed(0), goal: '', verdict: 'info' });
   rows.push({ bench: 'auth', figure: 'GET /api/auth/me/ req/s', value: r.me.requestsPerSecond.toFixed(0), goal: '', verdict: 'info' });
   rows.push({ bench: 'auth', figure: 'auth/me / health', value: r.ratio.toFixed(2), goal: '≥ 0.5', verdict: verdict(r.ratio >= 0.5) });
+}
+
+async function realtime(rows: Row[]): Promise<void> {
+  const { runRealtimeBench } = await import('./realtime.bench.ts');
+  const r = await runRealtimeBench({ runs: quick ? 1 : 3 });
+  rows.push({
+    bench: 'realtime', figure: `demo clip (${r.clipSeconds.toFixed(1)} s, ${r.frames} frames at 1 in ${r.frameStep}) wall, start-up included`,
+    value: `${(r.medianWallMs / 1000).toFixed(2)} s`, goal: '', verdict: 'info',
+  });
+  rows.push({ bench: 'realtime', figure: 'wall / clip duration', value: r.ratio.toFixed(2), goal: '≤ 1', verdict: verdict(r.ratio <= 1) });
+  rows.push({ bench: 'realtime', figure: 'same result every run', value: String(r.identical), goal: 'true', verdict: verdict(r.identical) });
 }
 
 async function upload(rows: Row[]): Promise<void> {
@@ -119,7 +140,7 @@ function printTable(rows: Row[]): void {
   for (const r of rows) console.log(line(r, r.verdict === 'info' ? '' : r.verdict));
 }
 
-const runners: Record<BenchName, (rows: Row[]) => Promise<void>> = { pose, live, auth, upload, analysis, soak };
+const runners: Record<BenchName, (rows: Row[]) => Promise<void>> = { pose, live, auth, realtime, upload, analysis, soak };
 const rows: Row[] = [];
 let crashed = false;
 for (const name of selected) {

@@ -65,9 +65,9 @@ export interface LiveSessionsRepository {
   dailyEventCounts(subjects: readonly string[], day: string): Promise<Map<string, number>>;
   /**
    * Adds each subject's charge unless that would take it past its limit (`user:` subjects `limits.user`, others
-   * `limits.ip`), in one statement. @returns the subjects charged
+   * `limits.ip`), in one statement. @returns the subjects charged, each with its count for the day after the charge
    */
-  chargeDailyEvents(charges: readonly DailyCharge[], day: string, limits: { user: number; ip: number }): Promise<Set<string>>;
+  chargeDailyEvents(charges: readonly DailyCharge[], day: string, limits: { user: number; ip: number }): Promise<Map<string, number>>;
   refundDailyEvents(charges: readonly DailyCharge[], day: string): Promise<void>;
   forgetDailyEventCountsBefore(day: string): Promise<void>;
   findSessionsForEvents(ids: readonly string[]): Promise<Map<string, SessionForEvents>>;
@@ -147,16 +147,16 @@ export function createLiveSessionsRepository(db: Db): LiveSessionsRepository {
       return new Map(rows.map((r) => [r.subject, Number(r.events)]));
     },
     async chargeDailyEvents(charges, day, limits) {
-      if (charges.length === 0) return new Set();
-      const { rows } = await sql<{ subject: string }>`
+      if (charges.length === 0) return new Map();
+      const { rows } = await sql<{ subject: string; events: number | string }>`
         INSERT INTO live_event_counts (subject, day, events)
         SELECT c.subject, ${day}::date, c.events FROM jsonb_to_recordset(${JSON.stringify(charges)}::jsonb) AS c (subject text, events int)
         WHERE c.events <= CASE WHEN c.subject LIKE 'user:%' THEN ${limits.user}::int ELSE ${limits.ip}::int END
         ON CONFLICT (subject, day) DO UPDATE SET events = live_event_counts.events + EXCLUDED.events
         WHERE live_event_counts.events + EXCLUDED.events
           <= CASE WHEN EXCLUDED.subject LIKE 'user:%' THEN ${limits.user}::int ELSE ${limits.ip}::int END
-        RETURNING subject`.execute(db);
-      return new Set(rows.map((r) => r.subject));
+        RETURNING subject, events`.execute(db);
+      return new Map(rows.map((r) => [r.subject, Number(r.events)]));
     },
     async refundDailyEvents(charges, day) {
       for (const { subject, events } of charges) {

@@ -9,8 +9,9 @@ import { SOCKET_CLOSE, socketSessionOf, type GuardedSocket, type SocketGuard, ty
 import type { Unsubscribe } from '../infra/pubsub/pubsub.ts';
 import type { User } from '../users/user.ts';
 import type { LiveSessionsService } from './live-sessions.service.ts';
-import { PostureSocketQuery, SOCKET_ACK, toPostureEventBody, type PostureEventBody, type PostureSocketMessage } from './live.schemas.ts';
-import type { PostureFeed } from './posture-feed.ts';
+import { PostureSocketQuery, SOCKET_ACK, toPostureEventBody, type PostureSocketMessage } from './live.schemas.ts';
+import { traceDelivery } from './delivery-trace.ts';
+import type { FeedEvent, PostureFeed } from './posture-feed.ts';
 
 export interface PostureSocketRoutesDeps {
   auth: AuthService;
@@ -107,14 +108,17 @@ export async function postureSocketRoutes(fastify: FastifyInstance, deps: Postur
     };
     // Subscribe before reading the history, holding live events back until it is sent: an event stored in
     // between is then in the history, in the held-back list, or both (and sent once).
-    let heldBack: PostureEventBody[] | null = [];
+    let heldBack: FeedEvent[] | null = [];
     let lastSentId = 0;
-    const deliver = (events: PostureEventBody[]) => {
+    const deliver = (events: FeedEvent[]) => {
       if (heldBack) {
         heldBack.push(...events);
         return;
       }
-      for (const event of events) send({ type: 'posture', event });
+      for (const event of events) {
+        guarded.send(event.message);
+        traceDelivery('sent', event);
+      }
     };
     const unsubscribe = await feed.subscribe(session.userId, deliver);
     if (state.closed) {
@@ -127,7 +131,7 @@ export async function postureSocketRoutes(fastify: FastifyInstance, deps: Postur
     lastSentId = history.at(-1)?.id ?? 0;
     const pending = heldBack;
     heldBack = null;
-    for (const event of pending) if (event.id > lastSentId) send({ type: 'posture', event });
+    for (const event of pending) if (event.id > lastSentId) guarded.send(event.message);
     state.ready = true;
     for (; state.pendingAcks > 0; state.pendingAcks--) send(SOCKET_ACK);
   }
