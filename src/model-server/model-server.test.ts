@@ -42,8 +42,10 @@ function connect(url: string): Promise<{ ws: WebSocket; next: () => Promise<Reco
 describe('model server protocol (fake estimator)', () => {
   let server: ModelServer;
   let slow: (() => void)[] = [];
+  /** Called when a slow frame (width 7) reaches the estimator and waits there. */
+  let slowHeld: () => void = () => {};
   const estimator = new FakePoseEstimator(['cx', 'gy'], async (img) => {
-    if (img.width === 7) await new Promise<void>((r) => slow.push(r));
+    if (img.width === 7) await new Promise<void>((r) => (slow.push(r), slowHeld()));
     return img.width === 9 ? null : { keypoints: Array.from({ length: 17 }, (_, i) => [i, i, 0.9]), box: { x: 0, y: 0, width: 16, height: 16 }, score: 0.9, model: 'cx' };
   });
   const png = (w: number): Promise<string> =>
@@ -114,10 +116,16 @@ describe('model server protocol (fake estimator)', () => {
     const c = await connect(`${server.url}?token=good-4`);
     await c.next();
     const slowFrame = JSON.stringify({ image: await png(7) });
+    const held = new Promise<void>((r) => (slowHeld = r));
     c.ws.send(slowFrame);
     c.ws.send(slowFrame);
     c.ws.send(slowFrame);
-    await new Promise((r) => setTimeout(r, 100));
+    // The server reads a connection's frames in order and answers a ping as it reads it, so the pong means all three
+    // frames were taken or refused; the first must also be in the estimator before it is let go.
+    const pong = new Promise<void>((r) => c.ws.once('pong', () => r()));
+    c.ws.ping();
+    await Promise.all([held, pong]);
+    expect(slow).toHaveLength(1);
     slow.forEach((r) => r());
     slow = [];
     const replies = [await c.next(), await c.next(), await c.next()];

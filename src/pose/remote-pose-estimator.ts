@@ -20,9 +20,20 @@ export class RemotePoseError extends Error {
   override readonly name = 'RemotePoseError';
 }
 
+/** One connection to the model server and the requests waiting on its replies, oldest first. */
+interface Connection {
+  ws: WebSocket;
+  /** The server has accepted the token: frames may be sent. */
+  authenticated: boolean;
+  waiting: Array<{ resolve: (msg: Record<string, unknown>) => void; reject: (e: Error) => void }>;
+  /** Rejects every waiter, terminates the socket and forgets it, so the next request connects afresh. Once. */
+  fail(err: Error): void;
+}
+
 export class RemotePoseEstimator implements PoseEstimator {
-  private socket: Promise<WebSocket> | undefined;
-  private waiting: Array<{ resolve: (msg: Record<string, unknown>) => void; reject: (e: Error) => void }> = [];
+  private socket: Promise<Connection> | undefined;
+  /** Every connection not yet failed or closed, the current one and any still closing: `close` ends them all. */
+  private readonly open = new Set<Connection>();
   private turn: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly opts: RemotePoseEstimatorOptions) {}
@@ -31,45 +42,60 @@ export class RemotePoseEstimator implements PoseEstimator {
     return [...this.opts.models];
   }
 
-  private connect(): Promise<WebSocket> {
-    this.socket ??= (async () => {
+  private connect(): Promise<Connection> {
+    if (this.socket) return this.socket;
+    // Assigned before the attempt's first await resumes: the attempt compares itself with `this.socket` through it.
+    let current: Promise<Connection> | undefined;
+    current = (async () => {
+      const server = `model server for ${this.opts.models.join(', ')}`;
       const token = await this.opts.getToken();
+      if (this.socket !== current) throw new RemotePoseError(`${server}: closed`); // close() while fetching the token
       const ws = new WebSocket(`${this.opts.url}?token=${encodeURIComponent(token)}`);
-      return new Promise<WebSocket>((resolve, reject) => {
-        const server = `model server for ${this.opts.models.join(', ')}`;
-        // Once per socket: 'error' is followed by 'close', by which time a new connection may be the current one.
+      return new Promise<Connection>((resolve, reject) => {
+        // Each connection fails once and only touches its own waiters: 'error' is followed by 'close', and an
+        // aborted request's socket closes after the next request may have opened the current connection.
         let failed = false;
-        const fail = (err: Error): void => {
-          if (failed) return;
-          failed = true;
-          this.socket = undefined;
-          for (const w of this.waiting.splice(0)) w.reject(err);
-          reject(err);
+        const conn: Connection = {
+          ws,
+          authenticated: false,
+          waiting: [],
+          fail: (err) => {
+            if (failed) return;
+            failed = true;
+            this.open.delete(conn);
+            if (this.socket === current) this.socket = undefined;
+            for (const w of conn.waiting.splice(0)) w.reject(err);
+            ws.terminate();
+            reject(err);
+          },
         };
+        this.open.add(conn);
         // The raw error names only an address ("connect ECONNREFUSED 10.0.0.7:8894"); the analysis's reason says what.
-        ws.on('error', (err: NodeJS.ErrnoException) => fail(new RemotePoseError(`${server}: connection failed (${err.code ?? err.message})`)));
-        ws.once('close', () => fail(new RemotePoseError(`${server}: connection closed`)));
+        ws.on('error', (err: NodeJS.ErrnoException) => conn.fail(new RemotePoseError(`${server}: connection failed (${err.code ?? err.message})`)));
+        ws.once('close', () => conn.fail(new RemotePoseError(`${server}: connection closed`)));
         ws.once('message', (data) => {
           const msg = parseReply(data.toString());
           if (msg?.status !== 'authenticated') {
-            ws.terminate();
-            return fail(new RemotePoseError(`model server refused: ${typeof msg?.error === 'string' ? msg.error : 'unknown'}`));
+            return conn.fail(new RemotePoseError(`model server refused: ${typeof msg?.error === 'string' ? msg.error : 'unknown'}`));
           }
+          conn.authenticated = true;
           ws.on('message', (d) => {
             const reply = parseReply(d.toString());
             // A reply that is not a JSON object means the server is not speaking the protocol: drop the connection
             // (the frames waiting on it fail and are retried) rather than throw inside the socket's handler.
-            if (reply) this.waiting.shift()?.resolve(reply);
-            else {
-              fail(new RemotePoseError(`${server}: reply is not a JSON object`));
-              ws.terminate();
-            }
+            if (reply) conn.waiting.shift()?.resolve(reply);
+            else conn.fail(new RemotePoseError(`${server}: reply is not a JSON object`));
           });
-          resolve(ws);
+          resolve(conn);
         });
       });
     })();
-    return this.socket;
+    this.socket = current;
+    // A failed token fetch forgets the attempt too, so the next request tries again.
+    current.catch(() => {
+      if (this.socket === current) this.socket = undefined;
+    });
+    return current;
   }
 
   async estimate(image: RgbImage, opts: EstimateOptions): Promise<PoseResult | null> {
@@ -99,35 +125,85 @@ export class RemotePoseEstimator implements PoseEstimator {
     return reply.people as PersonCandidate[];
   }
 
-  /** One frame (as lossless PNG) and the extra fields → the server's reply, one request at a time. */
+  /**
+   * One frame (as lossless PNG) and the extra fields → the server's reply, one request at a time. An abort while
+   * the frame is at the server rejects at once and drops the connection: replies are matched in order, so a
+   * late reply to the abandoned frame would otherwise be taken as the next frame's.
+   */
   private async request(image: RgbImage, opts: { model: string; signal?: AbortSignal }, fields: Record<string, unknown>): Promise<Record<string, unknown>> {
     const sharp = (await import('sharp')).default as typeof SharpType;
     const png = await sharp(Buffer.from(image.data.buffer, image.data.byteOffset, image.data.byteLength), {
       raw: { width: image.width, height: image.height, channels: 3 },
     }).png({ compressionLevel: 1 }).toBuffer();
+    const signal = opts.signal;
     const run = async (): Promise<Record<string, unknown>> => {
-      if (opts.signal?.aborted) throw new Error('aborted');
-      const ws = await this.connect();
-      const reply = await new Promise<Record<string, unknown>>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new RemotePoseError('model server timed out')), this.opts.timeoutMs ?? 60_000);
-        this.waiting.push({
-          resolve: (m) => (clearTimeout(timer), resolve(m)),
-          reject: (e) => (clearTimeout(timer), reject(e)),
-        });
-        ws.send(JSON.stringify({ image: png.toString('base64'), model: opts.model, ...fields }));
+      if (signal?.aborted) throw abortError(signal);
+      // A server that takes the connection but never authenticates must not hold an aborted frame either; the
+      // attempt itself goes on and serves the next request if it succeeds.
+      const conn = await untilAborted(this.connect(), signal);
+      return new Promise<Record<string, unknown>>((resolve, reject) => {
+        const done = () => {
+          clearTimeout(timer);
+          signal?.removeEventListener('abort', onAbort);
+        };
+        // A frame the server has not answered in time: its reply may still come, so the connection goes as well.
+        const timer = setTimeout(() => {
+          const err = new RemotePoseError('model server timed out');
+          waiter.reject(err);
+          conn.fail(err);
+        }, this.opts.timeoutMs ?? 60_000);
+        const waiter = {
+          resolve: (m: Record<string, unknown>) => (done(), resolve(m)),
+          reject: (e: Error) => (done(), reject(e)),
+        };
+        const onAbort = () => {
+          const err = abortError(signal!);
+          const i = conn.waiting.indexOf(waiter);
+          if (i >= 0) conn.waiting.splice(i, 1);
+          waiter.reject(err);
+          conn.fail(new RemotePoseError('model server connection dropped: an earlier frame was aborted'));
+        };
+        // Closed since it was handed out (the server went away in between): nothing would ever answer.
+        if (!this.open.has(conn)) return waiter.reject(new RemotePoseError(`model server for ${this.opts.models.join(', ')}: connection closed`));
+        conn.waiting.push(waiter);
+        signal?.addEventListener('abort', onAbort, { once: true });
+        conn.ws.send(JSON.stringify({ image: png.toString('base64'), model: opts.model, ...fields }));
       });
-      return reply;
     };
     const result = this.turn.then(run, run);
     this.turn = result.catch(() => undefined);
     return result;
   }
 
+  /**
+   * Closes the connections: an authenticated one with a close handshake (its waiting frames fail once it has
+   * closed), one still connecting or waiting for the server's word at once. Waits for neither.
+   */
   async close(): Promise<void> {
-    const s = this.socket;
     this.socket = undefined;
-    if (s) (await s.catch(() => null))?.close();
+    for (const conn of [...this.open]) {
+      if (conn.authenticated) conn.ws.close();
+      else conn.fail(new RemotePoseError(`model server for ${this.opts.models.join(', ')}: closed`));
+    }
   }
+}
+
+function abortError(signal: AbortSignal): Error {
+  return signal.reason instanceof Error ? signal.reason : new Error('aborted');
+}
+
+/** `promise`, or its signal's reason as soon as the signal is aborted. */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  if (signal.aborted) return Promise.reject(abortError(signal));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(abortError(signal));
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => (signal.removeEventListener('abort', onAbort), resolve(value)),
+      (error: unknown) => (signal.removeEventListener('abort', onAbort), reject(error)),
+    );
+  });
 }
 
 function isBox(v: unknown): v is Box {
