@@ -1,4 +1,4 @@
-import { sql, type Selectable, type Transaction } from 'kysely';
+import { sql, type ExpressionBuilder, type Selectable, type Transaction } from 'kysely';
 import type { Db } from '../infra/db/database.ts';
 import type { AnalysesTable, AnalysisStatus, DatabaseSchema, MediaFilesTable } from '../infra/db/schema.ts';
 import type { SubjectChoice } from '../pose/subject-tracks.ts';
@@ -91,11 +91,31 @@ export interface AnalysesRepository {
   resetForRetry(id: string, modelName?: string, tx?: Transaction<DatabaseSchema>): Promise<Analysis | null>;
   delete(id: string): Promise<boolean>;
   /**
+   * Reservations never finalized (a direct upload presigned and abandoned): created before `before`, no media, and
+   * pending, or already marked with `reason` by a sweep that was interrupted. Oldest first, at most `limit`.
+   */
+  findAbandonedUploads(before: Date, reason: string, limit: number): Promise<Analysis[]>;
+  /**
+   * One of those → failed with `reason`, in one conditional UPDATE: a finalize (which claims only a pending row, under
+   * its lock) or a signed PUT can no longer take it. Null when it has moved on meanwhile (finalized, deleted).
+   */
+  markAbandonedUpload(id: string, before: Date, reason: string): Promise<Analysis | null>;
+  /** Deletes a row marked by `markAbandonedUpload` (still marked, still without media); false when it is not. */
+  deleteAbandonedUpload(id: string, reason: string): Promise<boolean>;
+  /** Of these (user, session id) pairs, the ones an analysis holds. */
+  sessionsWithAnalysis(sessions: ReadonlyArray<SessionRef>): Promise<SessionRef[]>;
+  /**
    * Runs `fn` in one transaction. Inside it, use only `tx`: on PGlite the transaction holds the single connection,
    * so a query on the shared handle would wait for it forever.
    */
   withTransaction<T>(fn: (tx: Transaction<DatabaseSchema>) => Promise<T>): Promise<T>;
   statsForUser(userId: string, weekStart: Date): Promise<UserAnalysisStats>;
+}
+
+/** A media session as object keys name it: `{user_id}/{session_id}`. */
+export interface SessionRef {
+  userId: string;
+  sessionId: string;
 }
 
 export interface UserAnalysisStats {
@@ -266,6 +286,33 @@ export function createAnalysesRepository(db: Db): AnalysesRepository {
       const result = await db.deleteFrom('analyses').where('id', '=', id).executeTakeFirst();
       return Number(result.numDeletedRows) > 0;
     },
+    async findAbandonedUploads(before, reason, limit) {
+      const rows = await db.selectFrom('analyses').selectAll()
+        .where((eb) => abandonedUpload(eb, before, reason))
+        .orderBy('created_at').orderBy('id').limit(limit).execute();
+      return rows.map(toAnalysis);
+    },
+    async markAbandonedUpload(id, before, reason) {
+      const row = await db.updateTable('analyses')
+        .set({ status: 'failed', error: reason, finished_at: sql`now()`, heartbeat_at: null })
+        .where('id', '=', id).where((eb) => abandonedUpload(eb, before, reason))
+        .returningAll().executeTakeFirst();
+      return row ? toAnalysis(row) : null;
+    },
+    async deleteAbandonedUpload(id, reason) {
+      const result = await db.deleteFrom('analyses')
+        .where('id', '=', id).where('status', '=', 'failed').where('error', '=', reason)
+        .where((eb) => eb.not(eb.exists(eb.selectFrom('media_files').select('view').whereRef('media_files.analysis_id', '=', 'analyses.id'))))
+        .executeTakeFirst();
+      return Number(result.numDeletedRows) > 0;
+    },
+    async sessionsWithAnalysis(sessions) {
+      if (sessions.length === 0) return [];
+      const rows = await db.selectFrom('analyses').select(['user_id', 'session_id'])
+        .where((eb) => eb.or(sessions.map((s) => eb.and([eb('user_id', '=', s.userId), eb('session_id', '=', s.sessionId)]))))
+        .execute();
+      return rows.map((row) => ({ userId: row.user_id, sessionId: row.session_id }));
+    },
     withTransaction(fn) {
       return db.transaction().execute(fn);
     },
@@ -286,6 +333,15 @@ export function createAnalysesRepository(db: Db): AnalysesRepository {
       };
     },
   };
+}
+
+/** Created before `before`, no media, and pending (or marked abandoned with `reason`): see findAbandonedUploads. */
+function abandonedUpload(eb: ExpressionBuilder<DatabaseSchema, 'analyses'>, before: Date, reason: string) {
+  return eb.and([
+    eb('created_at', '<', before),
+    eb.or([eb('status', '=', 'pending'), eb.and([eb('status', '=', 'failed'), eb('error', '=', reason)])]),
+    eb.not(eb.exists(eb.selectFrom('media_files').select('view').whereRef('media_files.analysis_id', '=', 'analyses.id'))),
+  ]);
 }
 
 function toAnalysis(row: Selectable<AnalysesTable>): Analysis {
