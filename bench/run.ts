@@ -2,7 +2,7 @@
 // figure against its goal. Figures are ratios against a baseline measured in the same run where a goal is relative;
 // on a shared machine note the load average printed with each figure.
 //   npm run bench                                   all of them, full size (pose alone takes several minutes)
-//   npm run bench -- --only=upload,analysis         a subset (names: pose, live, auth, realtime, upload, analysis, soak)
+//   npm run bench -- --only=upload,analysis         a subset (names: pose, live, auth, idle, realtime, upload, analysis, soak)
 //   npm run bench -- --quick                        shorter runs (pose: cx only, no 60 s RSS run; live 5 s;
 //                                                   upload 256 MiB once; analysis without the bare comparison;
 //                                                   soak 60 s instead of 5 minutes)
@@ -12,7 +12,7 @@ import os from 'node:os';
 type Verdict = 'PASS' | 'FAIL' | 'info' | 'ERROR';
 interface Row { bench: string; figure: string; value: string; goal: string; verdict: Verdict }
 
-const BENCHES = ['pose', 'live', 'auth', 'realtime', 'upload', 'analysis', 'soak'] as const;
+const BENCHES = ['pose', 'live', 'auth', 'idle', 'realtime', 'upload', 'analysis', 'soak'] as const;
 type BenchName = (typeof BENCHES)[number];
 
 const args = process.argv.slice(2);
@@ -67,6 +67,20 @@ async function auth(rows: Row[]): Promise<void> {
   rows.push({ bench: 'auth', figure: 'GET /api/health req/s', value: r.health.requestsPerSecond.toFixed(0), goal: '', verdict: 'info' });
   rows.push({ bench: 'auth', figure: 'GET /api/auth/me/ req/s', value: r.me.requestsPerSecond.toFixed(0), goal: '', verdict: 'info' });
   rows.push({ bench: 'auth', figure: 'auth/me / health', value: r.ratio.toFixed(2), goal: '≥ 0.5', verdict: verdict(r.ratio >= 0.5) });
+}
+
+async function idle(rows: Row[]): Promise<void> {
+  const { runIdleBench, IDLE_RSS_GOAL_MB } = await import('./idle.bench.ts');
+  const r = await runIdleBench({ runs: 1, holdSeconds: quick ? 0 : 60 });
+  for (const [label, sample] of [['brand-new data dir', r.fresh], ['restart on the same dir', r.restart]] as const) {
+    rows.push({
+      bench: 'idle', figure: `serve RSS, nothing uploaded, ${label}`, value: `${sample.rssMb.toFixed(0)} MB`,
+      goal: `< ${IDLE_RSS_GOAL_MB} MB`, verdict: verdict(sample.rssMb < IDLE_RSS_GOAL_MB),
+    });
+    if (sample.heldRssMb !== null) {
+      rows.push({ bench: 'idle', figure: `  the same ${r.holdSeconds} s after health`, value: `${sample.heldRssMb.toFixed(0)} MB`, goal: '', verdict: 'info' });
+    }
+  }
 }
 
 async function realtime(rows: Row[]): Promise<void> {
@@ -140,7 +154,7 @@ function printTable(rows: Row[]): void {
   for (const r of rows) console.log(line(r, r.verdict === 'info' ? '' : r.verdict));
 }
 
-const runners: Record<BenchName, (rows: Row[]) => Promise<void>> = { pose, live, auth, realtime, upload, analysis, soak };
+const runners: Record<BenchName, (rows: Row[]) => Promise<void>> = { pose, live, auth, idle, realtime, upload, analysis, soak };
 const rows: Row[] = [];
 let crashed = false;
 for (const name of selected) {

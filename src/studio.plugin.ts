@@ -25,7 +25,8 @@ import { createAnalysesRepository } from './analysis/analyses.repository.ts';
 import { AnalysesService } from './analysis/analyses.service.ts';
 import { AnalysisCancels } from './analysis/analysis-cancels.ts';
 import { AnalysisEvents } from './analysis/analysis-events.ts';
-import { AnalysisRunner } from './analysis/analysis-runner.ts';
+import { ANALYSIS_SWEEP_INTERVAL_MS, AnalysisSweeper } from './analysis/analysis-sweeper.ts';
+import type { AnalysisRunner, AnalysisRunnerDeps } from './analysis/analysis-runner.ts';
 import { analysisRoutes } from './analysis/analysis.routes.ts';
 import { analysisSocketRoutes } from './analysis/analysis-socket.routes.ts';
 import { startAnalysisWorkers } from './analysis/analysis.jobs.ts';
@@ -76,6 +77,7 @@ export async function studioPipeline(app: FastifyInstance, deps: StudioDeps): Pr
     await app.register(signedFilesRoutes, { store, signer: deps.signer, maxUploadBytes: config.uploads.maxFileBytes, putGate: directUploads });
   }
   sweepAbandonedUploads(app, uploads);
+  sweepStaleSessions(app, new AnalysisSweeper({ analyses, store, signedUrlTtlSeconds: config.uploads.signedUrlTtlSeconds }));
   const service = new AnalysesService({
     analyses, store, queue, models: deps.models, signedUrlTtlSeconds: config.uploads.signedUrlTtlSeconds,
     cancels, rateLimiter: deps.rateLimiter,
@@ -99,8 +101,8 @@ export async function studioPipeline(app: FastifyInstance, deps: StudioDeps): Pr
   await app.register(analysisSocketRoutes, { auth: deps.auth, pubsub: deps.pubsub, sockets: deps.sockets });
 
   if (deps.estimator && config.jobs.concurrency > 0) {
-    const runner = new AnalysisRunner({
-      analyses, users, store, estimator: deps.estimator, events, frameStep: config.jobs.frameStep, log: app.log,
+    const runner = lazyRunner({
+      analyses, users, store, estimator: deps.estimator, events, frameStep: config.jobs.frameStep, analysisFps: config.jobs.analysisFps, log: app.log,
       maxFrames: config.jobs.maxFrames, heartbeatSeconds: config.jobs.heartbeatSeconds, cancels,
       checkMedia: storedMediaChecker(store, config.uploads.maxFileBytes),
     });
@@ -108,6 +110,27 @@ export async function studioPipeline(app: FastifyInstance, deps: StudioDeps): Pr
     app.addHook('onClose', () => cancels.close());
     await startAnalysisWorkers(queue, runner, config.jobs.concurrency);
   }
+}
+
+/**
+ * The runner loads with the first job it is given, not at start: its module brings the chart, PDF and overlay code
+ * (echarts, pdfkit: ~60 MB resident) that a server nobody has uploaded to never needs.
+ */
+function lazyRunner(deps: AnalysisRunnerDeps): AnalysisRunner {
+  let loading: Promise<AnalysisRunner> | undefined;
+  const runner = () => (loading ??= import('./analysis/analysis-runner.ts').then(
+    ({ AnalysisRunner }) => new AnalysisRunner(deps),
+    (error: unknown) => {
+      loading = undefined;
+      throw error;
+    },
+  ));
+  const lazy: Pick<AnalysisRunner, 'run' | 'bury'> = {
+    run: async (job) => (await runner()).run(job),
+    bury: async (job) => (await runner()).bury(job),
+  };
+  // startAnalysisWorkers uses run and bury only.
+  return lazy as AnalysisRunner;
 }
 
 /** Uploads still pending this long after they started belong to a crashed process (no request lasts a day). */
@@ -123,5 +146,23 @@ function sweepAbandonedUploads(app: FastifyInstance, uploads: MediaUploadService
   };
   app.addHook('onReady', async () => sweep());
   const timer = setInterval(sweep, 3600 * 1000).unref();
+  app.addHook('onClose', async () => clearInterval(timer));
+}
+
+/**
+ * At start and then hourly: direct uploads presigned and never finalized (an hour after their URLs expired) and
+ * objects under sessions no analysis holds (analysis-sweeper.ts); never delays start-up.
+ */
+function sweepStaleSessions(app: FastifyInstance, sweeper: AnalysisSweeper): void {
+  const sweep = () => {
+    sweeper.sweep().then(
+      (report) => {
+        if (report.abandonedUploads > 0 || report.orphanSessions > 0) app.log.info(report, 'abandoned direct uploads and orphan sessions deleted');
+      },
+      (error: unknown) => app.log.warn({ err: error }, 'sweeping abandoned direct uploads and orphan sessions failed'),
+    );
+  };
+  app.addHook('onReady', async () => sweep());
+  const timer = setInterval(sweep, ANALYSIS_SWEEP_INTERVAL_MS).unref();
   app.addHook('onClose', async () => clearInterval(timer));
 }
