@@ -88,8 +88,10 @@ describe('postura CLI', () => {
     const server = spawn(process.execPath, [BIN, 'serve'], { env: { ...env, PORT: String(port), HOST: '127.0.0.1' } });
     try {
       const base = `http://127.0.0.1:${port}`;
+      // Polled until it answers: a loaded machine (or a first start compiling the sources) can take tens of seconds.
       let healthy = false;
-      for (let i = 0; i < 100 && !healthy; i++) {
+      const deadline = Date.now() + 90_000;
+      while (!healthy && Date.now() < deadline && server.exitCode === null) {
         healthy = await fetch(`${base}/api/health`).then((r) => r.ok, () => false);
         if (!healthy) await new Promise((r) => setTimeout(r, 200));
       }

@@ -125,7 +125,10 @@ function contract(name: string, open: () => Promise<StoreHarness>, { streamsToBa
       }
       const growthMiB = (peak - before) / MiB;
       console.info(`[${name}] RSS growth streaming 64 MiB in and out: ${growthMiB.toFixed(1)} MiB`);
-      expect(growthMiB).toBeLessThan(48);
+      // A store that buffered the object would grow by at least its 64 MiB (the in-process test server adds its own
+      // copy); streaming holds a part or two (8 MiB parts) plus the allocator's and the GC's slack, which varies
+      // with load (48.3 MiB seen once on a loaded machine).
+      expect(growthMiB).toBeLessThan(60);
       await store.delete(key);
     }, 120_000);
 
