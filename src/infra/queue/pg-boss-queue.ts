@@ -35,29 +35,33 @@ export async function openPgBossQueue(database: DatabaseHandle, options: QueueOp
     monitorStateIntervalSeconds: options.superviseIntervalSeconds,
   } as PgBoss.ConstructorOptions);
   boss.on('error', onError);
+  const install = async (): Promise<void> => {
+    await boss.start();
+    await boss.createQueue('analyse-session-dead', { name: 'analyse-session-dead', retryLimit: 5, retryDelay: 1, retryBackoff: true } as PgBoss.Queue);
+    await boss.createQueue('analyse-session', {
+      name: 'analyse-session',
+      retryLimit: options.retryLimit,
+      retryDelay: options.retryDelaySeconds,
+      retryBackoff: true,
+      expireInSeconds: options.leaseSeconds,
+      deadLetter: 'analyse-session-dead',
+    } as PgBoss.Queue);
+  };
   if (database.engine === 'postgres') {
-    // pg-boss's first-time install is not safe when several processes start together (both create its schema);
-    // a session advisory lock held on one pooled connection makes the others wait until it is installed.
+    // pg-boss's first-time install is not safe when several processes start together (both create its schema, and
+    // two create_queue calls deadlock on its queue table); a session advisory lock held on one pooled connection
+    // makes the others wait until schema and queues are installed.
     await database.withConnection(async (conn) => {
       await conn.query('SELECT pg_advisory_lock($1)', [QUEUE_INSTALL_LOCK_KEY]);
       try {
-        await boss.start();
+        await install();
       } finally {
         await conn.query('SELECT pg_advisory_unlock($1)', [QUEUE_INSTALL_LOCK_KEY]);
       }
     });
   } else {
-    await boss.start();
+    await install();
   }
-  await boss.createQueue('analyse-session-dead', { name: 'analyse-session-dead', retryLimit: 5, retryDelay: 1, retryBackoff: true } as PgBoss.Queue);
-  await boss.createQueue('analyse-session', {
-    name: 'analyse-session',
-    retryLimit: options.retryLimit,
-    retryDelay: options.retryDelaySeconds,
-    retryBackoff: true,
-    expireInSeconds: options.leaseSeconds,
-    deadLetter: 'analyse-session-dead',
-  } as PgBoss.Queue);
 
   let stopping: Promise<void> | null = null;
   const retryLimits: Record<string, number> = { 'analyse-session': options.retryLimit, 'analyse-session-dead': 5 };
