@@ -1,10 +1,11 @@
+import { once } from 'node:events';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { estimateMediaAll } from './analyze-media.ts';
 import { decodeImage } from './image-decoder.ts';
 import { UnknownModelError } from './pose-estimator.ts';
-import { createPoseWorkerPool, PoolClosedError, type WorkerPoolPoseEstimator } from './worker-pool.ts';
+import { createPoseWorkerPool, PoolClosedError, startWorker, type WorkerPoolPoseEstimator } from './worker-pool.ts';
 
 const fixtures = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../test/fixtures');
 
@@ -118,3 +119,16 @@ describe('pose worker pool, started on demand', () => {
   }, 60_000);
 });
 
+
+describe('pose worker threads under a parent started with process-wide flags', () => {
+  it('leave out the flags a worker may not take (node --v8-pool-size=1 ...) and keep the rest', async () => {
+    // Node refuses V8 and per-process options in a worker's execArgv; before, any such flag on the server's command
+    // line made every analysis fail with ERR_WORKER_INVALID_EXEC_ARGV.
+    const echo = new URL(`data:text/javascript,${encodeURIComponent(
+      "import { parentPort } from 'node:worker_threads'; parentPort.postMessage(process.execArgv);")}`);
+    const worker = startWorker(echo, { execArgv: ['--v8-pool-size=1', '--no-warnings', '--max-old-space-size=900', '--title=postura'] });
+    const [argv] = await once(worker, 'message') as [string[]];
+    await worker.terminate();
+    expect(argv).toEqual(['--no-warnings']);
+  });
+});

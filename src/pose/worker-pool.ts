@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Worker, type ResourceLimits } from 'node:worker_threads';
+import { Worker, type ResourceLimits, type WorkerOptions } from 'node:worker_threads';
 import { assertServedModel, type EstimateOptions, type PeopleOptions, type PoseEstimator } from './pose-estimator.ts';
 import type { Box, PersonCandidate, PoseResult, RgbImage } from './pose-types.ts';
 import type { WorkerRequest, WorkerResponse, WorkerStats } from './worker-protocol.ts';
@@ -176,7 +176,7 @@ export class WorkerPoolPoseEstimator implements PoseEstimator {
   }
 
   private spawn(preload: readonly string[]): Slot {
-    const worker = new Worker(workerEntry(), {
+    const worker = startWorker(workerEntry(), {
       workerData: { models: preload, locator: this.options.preloadLocator === true },
       // The bootstrap registers tsx itself: an inherited `--import tsx` would register it a second time (~9 MB per
       // worker); debugger flags are not inherited either.
@@ -434,6 +434,28 @@ function bundleWorker(): URL | undefined {
     return pathToFileURL(file);
   } catch {
     return undefined;
+  }
+}
+
+/** Flags of the parent's command line that a worker thread refused (see startWorker). */
+const refusedFlags = new Set<string>();
+
+/**
+ * `new Worker`, without the parent's process-wide flags: Node refuses V8 options (`--max-old-space-size`,
+ * `--expose-gc`) and per-process ones (`--v8-pool-size`, `--title`) in a worker's execArgv, although they already
+ * apply to every thread of the process. Node names the flags it refused; they are left out from then on.
+ */
+export function startWorker(url: URL, options: WorkerOptions & { execArgv: string[] }): Worker {
+  const execArgv = options.execArgv.filter((a) => !refusedFlags.has(a));
+  try {
+    return new Worker(url, { ...options, execArgv });
+  } catch (err) {
+    const refused = (err as NodeJS.ErrnoException).code === 'ERR_WORKER_INVALID_EXEC_ARGV'
+      ? (err as Error).message.slice((err as Error).message.indexOf(':') + 1).split(', ').map((f) => f.trim()).filter((f) => execArgv.includes(f))
+      : [];
+    if (refused.length === 0) throw err;
+    for (const f of refused) refusedFlags.add(f);
+    return new Worker(url, { ...options, execArgv: execArgv.filter((a) => !refusedFlags.has(a)) });
   }
 }
 
