@@ -1,6 +1,6 @@
 // Idle memory (issue 16): the RSS of `postura serve` with nothing uploaded, started as `npm start` starts it (the web
-// app built first, then package.json's start script, `node bin/postura.js serve`, on the embedded defaults: PGlite,
-// files on disk, no Redis), on a free port and a temp data dir. Measured twice on the same dir:
+// app built first, then package.json's start script, `node --v8-pool-size=1 bin/postura.js serve`, on the embedded
+// defaults: PGlite, files on disk, no Redis), on a free port and a temp data dir. Measured twice on the same dir:
 //   fresh    a brand-new data dir (first-time database setup and migrations happen in this process)
 //   restart  the same dir after a clean stop (what a deployment sees on every start after the first)
 // After /api/health answers, VmRSS of the server process is sampled from /proc every 250 ms until it has not grown by

@@ -8,10 +8,8 @@ import type { JobQueue } from './queue/job-queue.ts';
 import { openPgBossQueue } from './queue/pg-boss-queue.ts';
 import { MemoryPubSub } from './pubsub/memory-pubsub.ts';
 import type { PubSub } from './pubsub/pubsub.ts';
-import { RedisPubSub } from './pubsub/redis-pubsub.ts';
 import { MemoryRateLimiter } from './rate-limit/memory-rate-limiter.ts';
 import type { RateLimiter } from './rate-limit/rate-limiter.ts';
-import { RedisRateLimiter } from './rate-limit/redis-rate-limiter.ts';
 
 export interface Adapters {
   database: DatabaseHandle;
@@ -23,11 +21,21 @@ export interface Adapters {
   close(): Promise<void>;
 }
 
+/** The Redis client is loaded only when Redis is configured: the embedded default never needs it. */
+async function openRedisAdapters(url: string): Promise<{ rateLimiter: RateLimiter; pubsub: PubSub }> {
+  const [{ RedisRateLimiter }, { RedisPubSub }] = await Promise.all([
+    import('./rate-limit/redis-rate-limiter.ts'),
+    import('./pubsub/redis-pubsub.ts'),
+  ]);
+  return { rateLimiter: new RedisRateLimiter(url), pubsub: new RedisPubSub(url) };
+}
+
 /** Opens the embedded or server adapters the config names, with the schema migrated. */
 export async function openAdapters(config: Config, serverSecret: string): Promise<Adapters> {
   const database = await openMigratedDatabase(config);
-  const rateLimiter = config.redis.driver === 'redis' ? new RedisRateLimiter(config.redis.url) : new MemoryRateLimiter();
-  const pubsub = config.redis.driver === 'redis' ? new RedisPubSub(config.redis.url) : new MemoryPubSub();
+  const { rateLimiter, pubsub } = config.redis.driver === 'redis'
+    ? await openRedisAdapters(config.redis.url)
+    : { rateLimiter: new MemoryRateLimiter(), pubsub: new MemoryPubSub() };
   const { store, signer } = openObjectStore(config, serverSecret);
   const queue = await openPgBossQueue(database, queueOptions(config), (error) => {
     process.emitWarning(`job queue: ${error.message}`);

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
-import sharp from 'sharp';
 import { ffmpegInputGuards, resolveFfprobePath } from '../pose/ffmpeg-path.ts';
+import { loadSharp } from '../pose/image-decoder.ts';
 import { MAX_IMAGE_PIXELS, MAX_VIDEO_SIDE } from '../pose/media-limits.ts';
 import { imageProblem, MediaProblemError, videoProblem, videoTooLarge } from '../pose/media-problems.ts';
 
@@ -37,11 +37,17 @@ export function createMediaCheck(kind: 'image' | 'video', options: MediaCheckOpt
 }
 
 function imageCheck(maxPixels: number): MediaCheck {
-  // failOn 'truncated' makes a cut-off JPEG/PNG an error instead of a grey bottom half. The pixel limit is read
-  // from the header, so a 12000×12000 JPEG is refused before a row of it is decoded.
-  const decoder = sharp({ failOn: 'truncated', limitInputPixels: maxPixels, sequentialRead: true });
   let failed = false;
-  const result = decoder.resize(32, 32, { fit: 'inside' }).raw().toBuffer().then(
+  // sharp loads with the first image (see image-decoder.ts); chunks wait for it.
+  const decoding = loadSharp().then((sharp) => {
+    // failOn 'truncated' makes a cut-off JPEG/PNG an error instead of a grey bottom half. The pixel limit is read
+    // from the header, so a 12000×12000 JPEG is refused before a row of it is decoded.
+    const decoder = sharp({ failOn: 'truncated', limitInputPixels: maxPixels, sequentialRead: true });
+    // The decoder's stream errors are the same failure as `result`'s; once it has failed, the rest is not needed.
+    decoder.on('error', () => (failed = true));
+    return { decoder, done: decoder.resize(32, 32, { fit: 'inside' }).raw().toBuffer() };
+  });
+  const result = decoding.then(({ done }) => done).then(
     () => undefined,
     (error: Error) => {
       failed = true;
@@ -49,16 +55,16 @@ function imageCheck(maxPixels: number): MediaCheck {
     },
   );
   result.catch(() => {});
-  // The decoder's stream errors are the same failure as `result`'s; once it has failed, the rest is not needed.
-  decoder.on('error', () => (failed = true));
   return {
     write: async (chunk) => {
-      if (!failed) await writeWithBackpressure(decoder, chunk).catch(() => (failed = true));
+      // A decoder that could not be made has already failed `result`.
+      const decoder = await decoding.then(({ decoder: d }) => d, () => undefined);
+      if (decoder && !failed) await writeWithBackpressure(decoder, chunk).catch(() => (failed = true));
     },
     // Ended even after a failure: `result` must settle, and ending an errored stream is harmless.
-    end: () => decoder.end(),
+    end: () => void decoding.then(({ decoder }) => decoder.end(), () => undefined),
     result,
-    abort: () => decoder.destroy(),
+    abort: () => void decoding.then(({ decoder }) => decoder.destroy(), () => undefined),
   };
 }
 

@@ -14,9 +14,9 @@ export interface DecodedImage extends RgbImage {
 }
 
 // sharp (libvips) is imported on first use: it costs ~23 MB of RSS, and a process that only analyses videos
-// (ffmpeg decodes them) never needs it.
+// (ffmpeg decodes them), or a server nobody has sent a photo yet, never needs it.
 let sharpModule: Promise<typeof SharpType> | undefined;
-const loadSharp = (): Promise<typeof SharpType> => (sharpModule ??= import('sharp').then((m) => m.default));
+export const loadSharp = (): Promise<typeof SharpType> => (sharpModule ??= import('sharp').then((m) => m.default));
 
 /** Its message is fit for a user (media-problems.ts); the decoder's own message is `cause`, for the log. */
 export class ImageDecodeError extends Error {
