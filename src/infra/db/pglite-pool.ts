@@ -5,6 +5,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import type { ScriptPool } from './database.ts';
+import { lockDataDir } from './data-dir-lock.ts';
 
 export interface PgliteMaintenance {
   /** How often VACUUM (ANALYZE) runs; 0: never. */
@@ -72,11 +73,19 @@ async function initDataDirApart(dataDir: string, settings: Readonly<Record<strin
  */
 export async function openPglitePool(dataDir: string | null, maintenance = DEFAULT_PGLITE_MAINTENANCE,
   settings = PGLITE_SETTINGS): Promise<ScriptPool> {
-  if (dataDir) {
-    await mkdir(dataDir, { recursive: true });
-    if (!existsSync(path.join(dataDir, 'PG_VERSION'))) await initDataDirApart(dataDir, settings);
+  let unlock: (() => void) | undefined;
+  let pg: PGlite;
+  try {
+    if (dataDir) {
+      await mkdir(dataDir, { recursive: true });
+      unlock = lockDataDir(dataDir);
+      if (!existsSync(path.join(dataDir, 'PG_VERSION'))) await initDataDirApart(dataDir, settings);
+    }
+    pg = await PGlite.create(dataDir ?? undefined, { startParams: startParams(settings) });
+  } catch (err) {
+    unlock?.();
+    throw err;
   }
-  const pg = await PGlite.create(dataDir ?? undefined, { startParams: startParams(settings) });
   const waiters: Array<() => void> = [];
   let busy = false;
   let closed = false;
@@ -147,7 +156,11 @@ export async function openPglitePool(dataDir: string | null, maintenance = DEFAU
       closed = true;
       if (timer) clearInterval(timer);
       await running;
-      await pg.close();
+      try {
+        await pg.close();
+      } finally {
+        unlock?.();
+      }
     },
   };
 }
