@@ -19,7 +19,7 @@ export interface AuthBenchResult {
 export async function runAuthBench(options: { seconds?: number; connections?: number; log?: (line: string) => void } = {}):
   Promise<AuthBenchResult> {
   const { seconds = 8, connections = 16, log = console.log } = options;
-  const { config, dropSchema } = await benchConfig();
+  const { config, cleanup } = await benchConfig();
   const adapters = await openLiveAdapters(config);
   const app = await buildApp({ config, jwtSecret: config.auth.jwtSecret!, ...adapters });
   try {
@@ -44,7 +44,7 @@ export async function runAuthBench(options: { seconds?: number; connections?: nu
   } finally {
     await app.close();
     await adapters.close();
-    await dropSchema?.();
+    await cleanup();
   }
 }
 

@@ -23,7 +23,8 @@ import { MemoryPubSub } from '../src/infra/pubsub/memory-pubsub.ts';
 import { RedisPubSub } from '../src/infra/pubsub/redis-pubsub.ts';
 import { MemoryRateLimiter } from '../src/infra/rate-limit/memory-rate-limiter.ts';
 import { RedisRateLimiter } from '../src/infra/rate-limit/redis-rate-limiter.ts';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import inspector from 'node:inspector';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { onDeliveryTrace, type DeliveryStage } from '../src/live/delivery-trace.ts';
@@ -94,15 +95,26 @@ export function runLoad<T>(job: LoadJob): Promise<T> {
   });
 }
 
-export async function benchConfig(): Promise<{ config: Config; dropSchema?: () => Promise<void> }> {
+/**
+ * The server's settings for a bench: PostgreSQL in a schema of its own when DATABASE_URL is set, else PGlite in a
+ * temporary folder on disk, as `npm start` runs it (an in-memory PGlite copies its growing files around in memory:
+ * another cost than the server's). `cleanup` drops the schema or the folder.
+ */
+export async function benchConfig(): Promise<{ config: Config; cleanup: () => Promise<void> }> {
   const databaseUrl = process.env.DATABASE_URL || undefined;
   const base = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', JWT_SECRET: randomBytes(32).toString('hex'), REDIS_URL: process.env.REDIS_URL });
-  if (!databaseUrl) return { config: loadConfig({}, { ...base, database: { driver: 'pglite', dataDir: null } }) };
+  if (!databaseUrl) {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'postura-bench-'));
+    return {
+      config: loadConfig({}, { ...base, database: { driver: 'pglite', dataDir: path.join(dir, 'pglite') } }),
+      cleanup: () => rm(dir, { recursive: true, force: true }),
+    };
+  }
   const schema = `bench_${randomBytes(4).toString('hex')}`;
   const config = loadConfig({}, { ...base, database: { driver: 'postgres', url: databaseUrl, schema, poolSize: 10 } });
   return {
     config,
-    async dropSchema() {
+    async cleanup() {
       const client = new pg.Client({ connectionString: databaseUrl });
       await client.connect();
       await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
@@ -278,7 +290,7 @@ export interface LiveBenchOptions {
 async function withLiveServer<T>(run: (server: {
   app: FastifyInstance; url: string; adapters: Awaited<ReturnType<typeof openLiveAdapters>>; config: Config;
 }) => Promise<T>): Promise<T> {
-  const { config, dropSchema } = await benchConfig();
+  const { config, cleanup } = await benchConfig();
   const adapters = await openLiveAdapters(config);
   const app = await buildApp({ config, jwtSecret: config.auth.jwtSecret!, ...adapters });
   try {
@@ -287,7 +299,7 @@ async function withLiveServer<T>(run: (server: {
   } finally {
     await app.close();
     await adapters.close();
-    await dropSchema?.();
+    await cleanup();
   }
 }
 
