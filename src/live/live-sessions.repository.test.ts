@@ -30,9 +30,22 @@ describe('the event insert', () => {
   // Its cost must not grow with the number of sessions ever started: PGlite never gathers table statistics (no
   // autovacuum), and a join planned without them read every session row on every insert.
   it('finds each session by primary key, never by reading the sessions table', async () => {
-    const statement = insertOpenEventsStatement([event(sessions[10]!), event(sessions[4_000]!), event(sessions[10]!)]);
-    const { rows } = await sql<{ 'QUERY PLAN': string }>`EXPLAIN ${statement}`.execute(database.db);
-    const plan = rows.map((r) => r['QUERY PLAN']).join('\n');
+    // The statement inside insert_open_events, planned as the function plans it: once, generic (its batch unknown).
+    const { rows: [fn] } = await sql<{ prosrc: string }>`SELECT prosrc FROM pg_proc WHERE proname = 'insert_open_events'`.execute(database.db);
+    const body = fn!.prosrc;
+    const statement = body.slice(body.indexOf('RETURN QUERY') + 'RETURN QUERY'.length, body.lastIndexOf(';')).replace('jsonb_to_recordset(batch)', 'jsonb_to_recordset($1)');
+    expect(statement).toContain('jsonb_to_recordset($1)');
+    const plan = await database.db.connection().execute(async (conn) => {
+      await sql.raw(`PREPARE event_insert(jsonb) AS ${statement}`).execute(conn);
+      try {
+        await sql`SET plan_cache_mode = force_generic_plan`.execute(conn);
+        const { rows } = await sql<{ 'QUERY PLAN': string }>`EXPLAIN EXECUTE event_insert(NULL)`.execute(conn);
+        return rows.map((r) => r['QUERY PLAN']).join('\n');
+      } finally {
+        await sql`RESET plan_cache_mode`.execute(conn);
+        await sql`DEALLOCATE event_insert`.execute(conn);
+      }
+    });
     expect(plan).toMatch(/Index Scan using live_sessions_pkey on live_sessions/);
     expect(plan).not.toMatch(/Seq Scan on live_sessions/);
   });

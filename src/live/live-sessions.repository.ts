@@ -271,9 +271,9 @@ async function aggregateEvents(executor: Db | Transaction<DatabaseSchema>, sessi
 interface InsertedEventRow { id: string | number; session_id: string; user_id: string | null; timestamp: Date; created_at: Date }
 
 /**
- * The event insert. One JSON parameter and a constant statement, whatever the batch size: cheaper to send and to
- * plan than a VALUES list with nine parameters per event. ORDER BY makes ids (and RETURNING) follow the input order.
- * The lateral lookup is the open-session guard, by primary key whatever the table's statistics say (a plain join was
+ * The event insert: `insert_open_events` (migration 010), one JSON parameter whatever the batch size, its statement
+ * planned once per connection. Inside, ORDER BY makes ids (and the rows returned) follow the input order, and a
+ * lateral lookup is the open-session guard, by primary key whatever the table's statistics say (a plain join was
  * planned as a scan of every session on PGlite, which has no autovacuum to gather them: 13 ms per insert at 20,000
  * sessions); it share-locks each session row.
  */
@@ -282,18 +282,7 @@ export function insertOpenEventsStatement(events: readonly NewPostureEvent[]) {
     ord, session_id: e.sessionId, label: e.label, score: e.score, angle: e.angle, neck_tilt: e.neckTilt,
     ts: e.timestamp, metadata: e.metadata, keypoints: e.keypoints,
   })));
-  return sql<InsertedEventRow>`
-    INSERT INTO posture_events (session_id, user_id, label, score, angle, neck_tilt, "timestamp", metadata, keypoints)
-    SELECT v.session_id, s.user_id, v.label, v.score, v.angle, v.neck_tilt, COALESCE(v.ts, now()), v.metadata, v.keypoints
-    FROM jsonb_to_recordset(${batch}::jsonb) AS v (ord int, session_id uuid, label text, score float8, angle float8,
-      neck_tilt float8, ts timestamptz, metadata jsonb, keypoints jsonb)
-    CROSS JOIN LATERAL (
-      SELECT o.user_id FROM live_sessions o
-      WHERE o.id = v.session_id AND o.ended_at IS NULL AND NOT o.is_paused
-      FOR SHARE
-    ) s
-    ORDER BY v.ord
-    RETURNING id, session_id, user_id, "timestamp", created_at`;
+  return sql<InsertedEventRow>`SELECT * FROM insert_open_events(${batch}::jsonb)`;
 }
 
 function toLiveSession(row: Selectable<LiveSessionsTable>): LiveSession {
