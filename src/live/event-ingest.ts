@@ -39,6 +39,12 @@ interface Pending {
   reject(error: unknown): void;
 }
 
+/** A request that passed the session and per-second checks, with its session's state. */
+interface Admitted {
+  pending: Pending;
+  session: SessionForEvents;
+}
+
 /** Requests per group: bounds the statement size (≤ 10 events each under the default limit). */
 const MAX_GROUP = 200;
 /** Subjects whose daily count is remembered (about 100 bytes each). */
@@ -106,7 +112,7 @@ export class PostureEventIngest {
     const { sessions, limiter, rateLimit } = this.deps;
     const states = await this.sessionStates(group.map((p) => p.sessionId));
     const refusals = new Map<Pending, AppError>();
-    const admitted: Array<{ pending: Pending; session: SessionForEvents }> = [];
+    const admitted: Admitted[] = [];
     for (const pending of group) {
       const session = states.get(pending.sessionId);
       const refusal = refusalFor(session);
@@ -127,16 +133,8 @@ export class PostureEventIngest {
           'Too many events per second'));
       }
     });
-    const { day, charges } = await this.chargeDailyBudgets(withinSecond, refusals);
-    const rows: NewPostureEvent[] = [];
-    const writing: Pending[] = [];
-    for (const { pending, session } of withinSecond) {
-      if (refusals.has(pending)) continue;
-      for (const event of pending.events) rows.push(toNewEvent(session, event));
-      writing.push(pending);
-    }
-
-    const stored = await sessions.insertEventsIntoOpenSessions(rows);
+    const { day, charges, stored } = await this.chargeAndStore(withinSecond, refusals);
+    const writing = withinSecond.filter(({ pending }) => !refusals.has(pending)).map(({ pending }) => pending);
     traceDelivery('committed', stored);
     const storedSessions = new Set(stored.map((e) => e.sessionId));
     // The cache said open but the INSERT found the session paused, ended or gone (changed by another process).
@@ -161,26 +159,28 @@ export class PostureEventIngest {
   }
 
   /**
-   * The daily ceiling, exact across processes: requests are admitted in arrival order while they fit in today's
-   * count of their subject, and the admitted totals added by one conditional upsert. A subject whose upsert found
-   * less room than counted (another process charged it meanwhile) has all its requests in this group refused.
+   * The daily ceiling, exact across processes, and the write: requests are admitted in arrival order while they fit
+   * in today's count of their subject, and in one round trip the admitted totals are added by a conditional upsert
+   * and the events of the subjects charged are stored. A subject whose upsert found less room than counted (another
+   * process charged it meanwhile) has all its requests in this group refused, and none of its events stored.
    *
    * The count is read from the database unless this process knows it from its own last charge (the upsert answers
    * the new count) and the group's events of that subject fit under the ceiling on that count: then the read is
-   * skipped, one statement fewer per group (of three). A known count can be stale only by other processes' charges (or
-   * refunds); if the upsert then refuses the subject, its requests are counted again from the database and charged
-   * again, so the outcome is the one an exact read would have given.
-   * @returns the charges taken, per request, for a refund if the write then skips the request
+   * skipped. A known count can be stale only by other processes' charges (or refunds); if the upsert then refuses
+   * the subject, its requests are counted again from the database, charged again and their events stored (two more
+   * round trips, only then), so the outcome is the one an exact read would have given.
+   * @returns the charges taken, per request, for a refund if the write then skips the request; the stored events
    */
-  private async chargeDailyBudgets(
-    entries: ReadonlyArray<{ pending: Pending; session: SessionForEvents }>, refusals: Map<Pending, AppError>,
-  ): Promise<{ day: string; charges: Map<Pending, DailyCharge> }> {
-    const { sessions } = this.deps;
+  private async chargeAndStore(
+    entries: ReadonlyArray<Admitted>, refusals: Map<Pending, AppError>,
+  ): Promise<{ day: string; charges: Map<Pending, DailyCharge>; stored: PostureEvent[] }> {
+    const { sessions, dailyLimits } = this.deps;
+    const limits = { user: dailyLimits.perUser, ip: dailyLimits.perIp };
     const now = new Date();
     const day = now.toISOString().slice(0, 10);
     const charges = new Map<Pending, DailyCharge>();
     const costly = entries.filter(({ pending }) => pending.events.length > 0);
-    if (costly.length === 0) return { day, charges };
+    if (costly.length === 0) return { day, charges, stored: [] };
     if (day !== this.countsDay) {
       this.countsDay = day;
       this.knownCounts.clear();
@@ -204,53 +204,62 @@ export class PostureEventIngest {
     }
     if (unknown.length > 0) for (const [subject, count] of await sessions.dailyEventCounts(unknown, day)) used.set(subject, count);
 
-    const stale = await this.admitAndCharge(costly, used, trusted, day, now, charges, refusals);
+    const first = this.admit(costly, used, now, refusals);
+    const { charged, stored } = await sessions.chargeAndInsertEvents(first.totals, day, limits, eventRows(first.taken));
+    const stale = this.settle(first.taken, charged, trusted, now, charges, refusals);
     if (stale.size > 0) {
       // Another process charged these subjects since this one last did: count again, as without the known counts.
       const recount = costly.filter(({ session }) => stale.has(session.quotaSubject));
-      const fresh = await sessions.dailyEventCounts([...stale], day);
-      await this.admitAndCharge(recount, fresh, new Set(), day, now, charges, refusals);
+      const again = this.admit(recount, await sessions.dailyEventCounts([...stale], day), now, refusals);
+      const chargedAgain = await sessions.chargeDailyEvents(again.totals, day, limits);
+      this.settle(again.taken, chargedAgain, new Set(), now, charges, refusals);
+      const rows = eventRows(again.taken.filter(({ charge }) => chargedAgain.has(charge.subject)));
+      stored.push(...await sessions.insertEventsIntoOpenSessions(rows));
     }
-    return { day, charges };
+    return { day, charges, stored };
+  }
+
+  /** Admits `entries` in arrival order while each subject's `used` count leaves room; refuses the others. */
+  private admit(entries: ReadonlyArray<Admitted>, used: ReadonlyMap<string, number>, now: Date, refusals: Map<Pending, AppError>):
+    { taken: Array<Admitted & { charge: DailyCharge }>; totals: DailyCharge[] } {
+    const totals = new Map<string, number>();
+    const taken: Array<Admitted & { charge: DailyCharge }> = [];
+    for (const entry of entries) {
+      const subject = entry.session.quotaSubject;
+      const limit = this.limitOf(subject);
+      const count = (used.get(subject) ?? 0) + (totals.get(subject) ?? 0);
+      if (count + entry.pending.events.length > limit) refusals.set(entry.pending, this.dailyRefusal(limit, now));
+      else {
+        totals.set(subject, (totals.get(subject) ?? 0) + entry.pending.events.length);
+        taken.push({ ...entry, charge: { subject, events: entry.pending.events.length } });
+      }
+    }
+    return { taken, totals: [...totals].map(([subject, events]) => ({ subject, events })) };
   }
 
   /**
-   * Admits `entries` in arrival order while each subject's `used` count leaves room, and charges the admitted
-   * totals. Requests of a subject the upsert refused are refused, unless its count was a known (not read) one.
-   * @returns the subjects whose known count proved stale (their requests neither charged nor refused)
+   * Records what the upsert charged: requests of a subject it refused are refused, unless the subject's count was a
+   * known (not read) one. @returns the subjects whose known count proved stale (their requests neither charged nor refused)
    */
-  private async admitAndCharge(
-    entries: ReadonlyArray<{ pending: Pending; session: SessionForEvents }>, used: ReadonlyMap<string, number>,
-    trusted: ReadonlySet<string>, day: string, now: Date, charges: Map<Pending, DailyCharge>, refusals: Map<Pending, AppError>,
-  ): Promise<Set<string>> {
-    const { sessions, dailyLimits } = this.deps;
-    const totals = new Map<string, number>();
-    const refuse = (pending: Pending, limit: number) => refusals.set(pending, errors.rateLimited(secondsUntilNextUtcDay(now),
-      `Too many events today: at most ${limit} a day`));
-    const taken = new Map<Pending, DailyCharge>();
-    for (const { pending, session } of entries) {
-      const subject = session.quotaSubject;
-      const limit = this.limitOf(subject);
-      const count = (used.get(subject) ?? 0) + (totals.get(subject) ?? 0);
-      if (count + pending.events.length > limit) refuse(pending, limit);
-      else {
-        totals.set(subject, (totals.get(subject) ?? 0) + pending.events.length);
-        taken.set(pending, { subject, events: pending.events.length });
-      }
-    }
-    const charged = await sessions.chargeDailyEvents([...totals].map(([subject, events]) => ({ subject, events })), day,
-      { user: dailyLimits.perUser, ip: dailyLimits.perIp });
+  private settle(
+    taken: ReadonlyArray<Admitted & { charge: DailyCharge }>, charged: ReadonlyMap<string, number>, trusted: ReadonlySet<string>,
+    now: Date, charges: Map<Pending, DailyCharge>, refusals: Map<Pending, AppError>,
+  ): Set<string> {
     this.rememberCounts(charged);
     const stale = new Set<string>();
-    for (const [pending, charge] of taken) {
+    for (const { pending, charge } of taken) {
       if (charged.has(charge.subject)) charges.set(pending, charge);
       else {
         this.knownCounts.delete(charge.subject);
         if (trusted.has(charge.subject)) stale.add(charge.subject);
-        else refuse(pending, this.limitOf(charge.subject));
+        else refusals.set(pending, this.dailyRefusal(this.limitOf(charge.subject), now));
       }
     }
     return stale;
+  }
+
+  private dailyRefusal(limit: number, now: Date): AppError {
+    return errors.rateLimited(secondsUntilNextUtcDay(now), `Too many events today: at most ${limit} a day`);
   }
 
   private limitOf(subject: string): number {
@@ -303,6 +312,11 @@ function refusalFor(session: SessionForEvents | undefined): AppError | null {
   if (session.ended) return errors.conflict('Session has ended');
   if (session.isPaused) return errors.conflict('Session is paused');
   return null;
+}
+
+/** The rows to insert for `taken` requests, each event with its quota subject. */
+function eventRows(taken: ReadonlyArray<Admitted & { charge: DailyCharge }>): Array<NewPostureEvent & { subject: string }> {
+  return taken.flatMap(({ pending, session, charge }) => pending.events.map((event) => ({ ...toNewEvent(session, event), subject: charge.subject })));
 }
 
 /** The server labels an event from its angle and the owner's calibration when the client sent no label. */

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openTestDatabase } from '../../test/helpers/test-app.ts';
 import type { DatabaseHandle } from '../infra/db/database.ts';
 import { migrate } from '../infra/db/migrator.ts';
-import { insertOpenEventsStatement, type NewPostureEvent } from './live-sessions.repository.ts';
+import { createLiveSessionsRepository, insertOpenEventsStatement, type NewPostureEvent } from './live-sessions.repository.ts';
 
 let database: DatabaseHandle;
 let drop: () => Promise<void>;
@@ -56,5 +56,26 @@ describe('the event insert', () => {
       .execute(database.db);
     expect(rows.map((r) => r.session_id)).toEqual([sessions[21], sessions[22]]);
     expect(Number(rows[1]!.id)).toBeGreaterThan(Number(rows[0]!.id));
+  });
+
+  it('charges and stores in one call: only the events of subjects charged, in input order, with the counts after the charge', async () => {
+    const repository = createLiveSessionsRepository(database.db);
+    const day = '2026-12-01';
+    // Subject b already holds 9 of its 10: this charge of 2 would pass the ceiling and is refused whole.
+    await repository.chargeDailyEvents([{ subject: 'ip:b', events: 9 }], day, { user: 10, ip: 10 });
+    const [a1, b1, a2] = [sessions[30]!, sessions[31]!, sessions[32]!];
+    const { charged, stored } = await repository.chargeAndInsertEvents(
+      [{ subject: 'ip:a', events: 2 }, { subject: 'ip:b', events: 2 }], day, { user: 10, ip: 10 },
+      [{ ...event(a1), subject: 'ip:a' }, { ...event(b1), subject: 'ip:b' }, { ...event(b1), subject: 'ip:b' }, { ...event(a2), subject: 'ip:a' }],
+    );
+    expect([...charged]).toEqual([['ip:a', 2]]);
+    expect(stored.map((e) => e.sessionId)).toEqual([a1, a2]);
+    expect(stored[1]!.id).toBeGreaterThan(stored[0]!.id);
+    expect(stored[0]).not.toHaveProperty('subject');
+    const counts = await database.db.selectFrom('live_event_counts').select(['subject', 'events']).where('day', '=', day)
+      .orderBy('subject').execute();
+    expect(counts.map((c) => [c.subject, Number(c.events)])).toEqual([['ip:a', 2], ['ip:b', 9]]);
+    const rows = await database.db.selectFrom('posture_events').select('session_id').where('session_id', 'in', [a1, b1, a2]).execute();
+    expect(rows.map((r) => r.session_id).sort()).toEqual([a1, a2].sort());
   });
 });

@@ -78,6 +78,15 @@ export interface LiveSessionsRepository {
    * @returns the stored events, in input order; events of sessions that were not open are missing
    */
   insertEventsIntoOpenSessions(events: readonly NewPostureEvent[]): Promise<PostureEvent[]>;
+  /**
+   * `chargeDailyEvents` and then `insertEventsIntoOpenSessions` of the events whose subject was charged, in one round
+   * trip (each event names its subject, which must be one of `charges`).
+   * @returns the subjects charged with their counts, and the stored events in input order
+   */
+  chargeAndInsertEvents(
+    charges: readonly DailyCharge[], day: string, limits: { user: number; ip: number },
+    events: ReadonlyArray<NewPostureEvent & { subject: string }>,
+  ): Promise<{ charged: Map<string, number>; stored: PostureEvent[] }>;
   listSessionEvents(sessionId: string, page: { afterId: number; limit: number }): Promise<PostureEvent[]>;
   /** Newest first. */
   latestUserEvents(userId: string, limit: number): Promise<PostureEvent[]>;
@@ -187,18 +196,20 @@ export function createLiveSessionsRepository(db: Db): LiveSessionsRepository {
     async insertEventsIntoOpenSessions(events) {
       if (events.length === 0) return [];
       const { rows } = await insertOpenEventsStatement(events).execute(db);
-      // Rows come back in input order with whole sessions missing: walk both lists together.
-      const stored: PostureEvent[] = [];
-      let next = 0;
-      for (const event of events) {
-        const row = rows[next];
-        if (!row || row.session_id !== event.sessionId) continue;
-        next += 1;
-        stored.push({
-          ...event, id: Number(row.id), userId: row.user_id, timestamp: new Date(row.timestamp), createdAt: new Date(row.created_at),
-        });
+      return storedEvents(events, rows);
+    },
+    async chargeAndInsertEvents(charges, day, limits, events) {
+      if (charges.length === 0) return { charged: new Map(), stored: [] };
+      const { rows } = await sql<InsertedEventRow & { subject: string | null; day_events: number | string | null }>`
+        SELECT * FROM store_open_events(${JSON.stringify(charges)}::jsonb, ${day}::date, ${limits.user}::int,
+          ${limits.ip}::int, ${eventBatch(events)}::jsonb)`.execute(db);
+      const charged = new Map<string, number>();
+      const inserted: InsertedEventRow[] = [];
+      for (const row of rows) {
+        if (row.subject !== null) charged.set(row.subject, Number(row.day_events));
+        else inserted.push(row);
       }
-      return stored;
+      return { charged, stored: storedEvents(events.filter((e) => charged.has(e.subject)), inserted) };
     },
     async listSessionEvents(sessionId, { afterId, limit }) {
       const rows = await db.selectFrom('posture_events').selectAll()
@@ -278,11 +289,31 @@ interface InsertedEventRow { id: string | number; session_id: string; user_id: s
  * sessions); it share-locks each session row.
  */
 export function insertOpenEventsStatement(events: readonly NewPostureEvent[]) {
-  const batch = JSON.stringify(events.map((e, ord) => ({
+  return sql<InsertedEventRow>`SELECT * FROM insert_open_events(${eventBatch(events)}::jsonb)`;
+}
+
+/** The batch parameter of insert_open_events (and store_open_events, which also reads `subject`). */
+function eventBatch(events: ReadonlyArray<NewPostureEvent & { subject?: string }>): string {
+  return JSON.stringify(events.map((e, ord) => ({
     ord, session_id: e.sessionId, label: e.label, score: e.score, angle: e.angle, neck_tilt: e.neckTilt,
-    ts: e.timestamp, metadata: e.metadata, keypoints: e.keypoints,
+    ts: e.timestamp, metadata: e.metadata, keypoints: e.keypoints, subject: e.subject,
   })));
-  return sql<InsertedEventRow>`SELECT * FROM insert_open_events(${batch}::jsonb)`;
+}
+
+/** The inserted rows come back in input order with whole sessions missing: walks both lists together. */
+function storedEvents(events: readonly NewPostureEvent[], rows: readonly InsertedEventRow[]): PostureEvent[] {
+  const stored: PostureEvent[] = [];
+  let next = 0;
+  for (const event of events) {
+    const row = rows[next];
+    if (!row || row.session_id !== event.sessionId) continue;
+    next += 1;
+    const { subject: _subject, ...fields } = event as NewPostureEvent & { subject?: string };
+    stored.push({
+      ...fields, id: Number(row.id), userId: row.user_id, timestamp: new Date(row.timestamp), createdAt: new Date(row.created_at),
+    });
+  }
+  return stored;
 }
 
 function toLiveSession(row: Selectable<LiveSessionsTable>): LiveSession {
