@@ -29,6 +29,8 @@ export interface DeliveryFigures {
 
 // The server's delivery trace uses the same machine-wide monotonic clock, so its marks and these times compare.
 const now = monotonicMs;
+/** The client's event-loop delay sampling interval, ms. */
+const LOOP_RESOLUTION_MS = 10;
 
 /** Requests rotate over `paths` (one live session each) so no session goes over the per-session event limit. */
 function rotating(paths: string[], body: (i: number) => string) {
@@ -89,7 +91,7 @@ async function delivery(job: Extract<LoadJob, { kind: 'delivery' }>): Promise<De
   const template = JSON.parse(job.body) as Record<string, unknown>;
   const stamped = () => JSON.stringify({ ...template, metadata: { sent_at: now() } });
   // The client's own event-loop delay: if it is high, the client (not the server) made the latency.
-  const loop = monitorEventLoopDelay({ resolution: 10 });
+  const loop = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
   loop.enable();
   const [cpuBefore, wallBefore] = [process.cpuUsage(), now()];
   const posted = job.generator === 'autocannon' ? await autocannonPosts(job, stamped) : await pacedPosts(job, stamped);
@@ -106,7 +108,7 @@ async function delivery(job: Extract<LoadJob, { kind: 'delivery' }>): Promise<De
     deliveredPerSecond: arrivals.length / span,
     sent: posted.ok, received: latencies.length, postP99Ms: posted.p99Ms,
     p50Ms: percentile(latencies, 0.5), p99Ms: percentile(latencies, 0.99), maxMs: latencies.at(-1) ?? NaN, non2xx: posted.non2xx,
-    clientLoopP99Ms: loop.percentile(99) / 1e6, clientCpuShare, generator: job.generator ?? 'paced', arrivals,
+    clientLoopP99Ms: Math.max(0, loop.percentile(99) / 1e6 - LOOP_RESOLUTION_MS), clientCpuShare, generator: job.generator ?? 'paced', arrivals,
   };
 }
 

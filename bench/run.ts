@@ -50,6 +50,12 @@ async function live(rows: Row[]): Promise<void> {
     verdict: verdict(r.delivery.p99Ms <= 10),
   });
   const d = r.delivery;
+  if (d.coldStart) {
+    rows.push({
+      bench: 'live', figure: `delivery p99 over the server's first ${d.coldStart.seconds} s (cold, before the run)`,
+      value: `${d.coldStart.p99Ms.toFixed(2)} ms`, goal: '', verdict: 'info',
+    });
+  }
   rows.push({ bench: 'live', figure: `delivery p50 at ${d.rate} events/s (${d.generator})`, value: `${d.p50Ms.toFixed(2)} ms`, goal: '', verdict: 'info' });
   rows.push({ bench: 'live', figure: 'delivery fan-out p99 (publish → socket write)', value: `${d.fanoutP99Ms.toFixed(2)} ms`, goal: '', verdict: 'info' });
   rows.push({ bench: 'live', figure: 'delivery write p99 (request parsed → committed)', value: `${d.writeP99Ms.toFixed(2)} ms`, goal: '', verdict: 'info' });
