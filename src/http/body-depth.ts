@@ -17,13 +17,43 @@ export function installBodyDepthLimit(app: FastifyInstance, maxDepth = MAX_BODY_
   });
 }
 
+/**
+ * Whether `value` holds objects or arrays nested more than `maxDepth` levels (`{}` and `{"a": 1}` are 1 level,
+ * `{"a": [1]}` 2). Walks with an explicit stack, never recursion, and allocates nothing per node: it runs on every
+ * body, a live event's included (~80 nodes), at a thousand requests a second.
+ */
 export function depthExceeds(value: unknown, maxDepth: number): boolean {
-  const stack: Array<[unknown, number]> = [[value, 0]];
-  while (stack.length > 0) {
-    const [node, depth] = stack.pop()!;
-    if (node === null || typeof node !== 'object' || ArrayBuffer.isView(node)) continue;
-    if (depth >= maxDepth) return true;
-    for (const inner of Object.values(node)) stack.push([inner, depth + 1]);
+  const nodes: object[] = [];
+  const depths: number[] = [];
+  if (isContainer(value)) {
+    nodes.push(value);
+    depths.push(1);
+  }
+  while (nodes.length > 0) {
+    const node = nodes.pop()!;
+    const depth = depths.pop()!;
+    if (depth > maxDepth) return true;
+    if (Array.isArray(node)) {
+      for (let i = 0; i < node.length; i++) {
+        const inner: unknown = node[i];
+        if (isContainer(inner)) {
+          nodes.push(inner);
+          depths.push(depth + 1);
+        }
+      }
+    } else {
+      for (const key in node) {
+        const inner: unknown = (node as Record<string, unknown>)[key];
+        if (Object.hasOwn(node, key) && isContainer(inner)) {
+          nodes.push(inner);
+          depths.push(depth + 1);
+        }
+      }
+    }
   }
   return false;
+}
+
+function isContainer(value: unknown): value is object {
+  return value !== null && typeof value === 'object' && !ArrayBuffer.isView(value);
 }

@@ -2,7 +2,8 @@ import { Compile } from 'typebox/compile';
 import { errors } from '../errors/app-error.ts';
 import { isPostureInputError } from '../posture/errors.ts';
 import { assertLiveAngle, computeLiveAngles } from '../posture/live-angles.ts';
-import { parseNamedKeypoints } from '../posture/keypoints.ts';
+import { depthExceeds } from '../http/body-depth.ts';
+import { KEYPOINT_NAMES, parseNamedKeypoints } from '../posture/keypoints.ts';
 import type { StoredKeypoints, ValidatedEvent } from './live-session.ts';
 import { PostureEventInput } from './live.schemas.ts';
 
@@ -90,8 +91,10 @@ function parseEvent(input: unknown, where: string, limits: EventInputLimits): Va
 /** Keypoints are stored in one shape whatever the client sent; names outside COCO-17 are dropped. */
 function storedKeypoints(input: unknown): StoredKeypoints {
   const out: StoredKeypoints = {};
-  for (const [name, [x, y, confidence]] of Object.entries(parseNamedKeypoints(input))) {
-    out[name] = { x, y, confidence };
+  const named = parseNamedKeypoints(input);
+  for (const name of KEYPOINT_NAMES) {
+    const point = named[name];
+    if (point) out[name] = { x: point[0], y: point[1], confidence: point[2] };
   }
   return out;
 }
@@ -111,24 +114,11 @@ function assertMetadataBounded(metadata: Record<string, unknown>, where: string,
   if (jsonBytes(metadata) > limits.metadataMaxBytes) {
     throw errors.invalidRequest(`Invalid ${where}: at most ${limits.metadataMaxBytes} bytes as JSON`);
   }
-  if (depthOf(metadata) > limits.metadataMaxDepth) {
+  if (depthExceeds(metadata, limits.metadataMaxDepth)) {
     throw errors.invalidRequest(`Invalid ${where}: nested at most ${limits.metadataMaxDepth} levels deep`);
   }
 }
 
 function jsonBytes(value: unknown): number {
   return Buffer.byteLength(JSON.stringify(value) ?? '', 'utf8');
-}
-
-/** Levels of objects and arrays: `{}` and `{"a": 1}` are 1, `{"a": [1]}` is 2. Iterative, as the privacy walk is. */
-export function depthOf(value: unknown): number {
-  let deepest = 0;
-  const stack: Array<{ value: unknown; depth: number }> = [{ value, depth: 1 }];
-  while (stack.length > 0) {
-    const { value: current, depth } = stack.pop()!;
-    if (current === null || typeof current !== 'object') continue;
-    deepest = Math.max(deepest, depth);
-    for (const inner of Object.values(current)) stack.push({ value: inner, depth: depth + 1 });
-  }
-  return deepest;
 }

@@ -104,9 +104,9 @@ export function parseNamedKeypoints(input: unknown): Partial<Record<KeypointName
     throw new KeypointInputError('keypoints must be an object keyed by COCO keypoint name');
   }
   const out: Partial<Record<KeypointName, Keypoint>> = {};
-  for (const [key, value] of Object.entries(input as Record<string, unknown>)) {
-    if (!isKeypointName(key)) continue;
-    const point = parsePoint(value, `keypoints.${key}`);
+  for (const key in input) {
+    if (!Object.hasOwn(input, key) || !isKeypointName(key)) continue;
+    const point = parsePoint((input as Record<string, unknown>)[key], `keypoints.${key}`);
     if (point) out[key] = point;
   }
   return out;
