@@ -9,7 +9,15 @@ import { monotonicMs } from '../src/live/delivery-trace.ts';
 export type LoadJob =
   | { kind: 'throughput'; url: string; paths: string[]; body: string; seconds: number; connections: number }
   | { kind: 'get'; url: string; headers: Record<string, string>; seconds: number; connections: number }
-  | { kind: 'delivery'; url: string; paths: string[]; body: string; seconds: number; rate: number; socketUrl: string; generator?: DeliveryGenerator };
+  | {
+    kind: 'delivery'; url: string; paths: string[]; body: string; seconds: number; rate: number; socketUrl: string;
+    generator?: DeliveryGenerator;
+    /** Paced only: the same load this long first, on the same connections, reported apart (`coldStart`). */
+    warmupSeconds?: number;
+  };
+
+/** What the delivery generator tells its parent when the warm-up is over and the measured run starts. */
+export const MEASURING = 'measuring';
 
 export interface ThroughputFigures { requestsPerSecond: number; p50Ms: number; p99Ms: number; non2xx: number; errors: number; total: number }
 export interface DeliveryFigures {
@@ -24,6 +32,12 @@ export interface DeliveryFigures {
    */
   deliveredPerSecond: number;
   generator: DeliveryGenerator;
+  /**
+   * The warm-up's latency (null without one): the same load over the first seconds, before the measured run, on a
+   * server just started (code not yet optimised, every session's state read for the first time). Every other figure
+   * is the measured run's.
+   */
+  coldStart: { seconds: number; p50Ms: number; p99Ms: number; maxMs: number } | null;
   arrivals: DeliveryArrival[];
 }
 
@@ -92,24 +106,42 @@ async function delivery(job: Extract<LoadJob, { kind: 'delivery' }>): Promise<De
   const stamped = () => JSON.stringify({ ...template, metadata: { sent_at: now() } });
   // The client's own event-loop delay: if it is high, the client (not the server) made the latency.
   const loop = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
-  loop.enable();
-  const [cpuBefore, wallBefore] = [process.cpuUsage(), now()];
-  const posted = job.generator === 'autocannon' ? await autocannonPosts(job, stamped) : await pacedPosts(job, stamped);
+  let cpuBefore = process.cpuUsage();
+  let measuredFrom = now();
+  const measuring = () => {
+    [cpuBefore, measuredFrom] = [process.cpuUsage(), now()];
+    loop.enable();
+    process.send!({ type: MEASURING });
+  };
+  const warmup = job.generator === 'autocannon' ? 0 : job.warmupSeconds ?? 0;
+  const posted = job.generator === 'autocannon'
+    ? (measuring(), await autocannonPosts(job, stamped))
+    : await pacedPosts(job, stamped, warmup, measuring);
   loop.disable();
   const cpu = process.cpuUsage(cpuBefore);
-  const clientCpuShare = (cpu.user + cpu.system) / 1000 / (now() - wallBefore);
+  const clientCpuShare = (cpu.user + cpu.system) / 1000 / (now() - measuredFrom);
   // Let the last events arrive.
   await new Promise((resolve) => setTimeout(resolve, 500));
   socket.close();
-  const latencies = arrivals.map((a) => a.receivedAt - a.sentAt).sort((a, b) => a - b);
-  const span = (arrivals.reduce((last, a) => Math.max(last, a.receivedAt), -Infinity)
-    - arrivals.reduce((first, a) => Math.min(first, a.sentAt), Infinity)) / 1000;
+  const measured = arrivals.filter((a) => a.sentAt >= measuredFrom);
+  const latencies = sortedLatencies(measured);
+  const cold = sortedLatencies(arrivals.filter((a) => a.sentAt < measuredFrom));
+  const span = (measured.reduce((last, a) => Math.max(last, a.receivedAt), -Infinity)
+    - measured.reduce((first, a) => Math.min(first, a.sentAt), Infinity)) / 1000;
   return {
-    deliveredPerSecond: arrivals.length / span,
+    deliveredPerSecond: measured.length / span,
     sent: posted.ok, received: latencies.length, postP99Ms: posted.p99Ms,
     p50Ms: percentile(latencies, 0.5), p99Ms: percentile(latencies, 0.99), maxMs: latencies.at(-1) ?? NaN, non2xx: posted.non2xx,
-    clientLoopP99Ms: Math.max(0, loop.percentile(99) / 1e6 - LOOP_RESOLUTION_MS), clientCpuShare, generator: job.generator ?? 'paced', arrivals,
+    clientLoopP99Ms: Math.max(0, loop.percentile(99) / 1e6 - LOOP_RESOLUTION_MS), clientCpuShare, generator: job.generator ?? 'paced',
+    coldStart: warmup > 0
+      ? { seconds: warmup, p50Ms: percentile(cold, 0.5), p99Ms: percentile(cold, 0.99), maxMs: cold.at(-1) ?? NaN }
+      : null,
+    arrivals: measured,
   };
+}
+
+function sortedLatencies(arrivals: readonly DeliveryArrival[]): number[] {
+  return arrivals.map((a) => a.receivedAt - a.sentAt).sort((a, b) => a - b);
 }
 
 function percentile(sorted: readonly number[], p: number): number {
@@ -125,16 +157,24 @@ async function autocannonPosts(job: Extract<LoadJob, { kind: 'delivery' }>, body
   return { ok: result['2xx'], non2xx: result.non2xx, p99Ms: result.latency.p99 };
 }
 
-/** Open loop: request i leaves at start + i/rate (to the timer's precision), answered or not. */
-async function pacedPosts(job: Extract<LoadJob, { kind: 'delivery' }>, body: () => string): Promise<Posted> {
+/**
+ * Open loop: request i leaves at start + i/rate (to the timer's precision), answered or not. The first
+ * `warmupSeconds` of requests go the same way on the same connections but are not counted; `measuring` is called
+ * when the first counted one leaves.
+ */
+async function pacedPosts(job: Extract<LoadJob, { kind: 'delivery' }>, body: () => string, warmupSeconds: number,
+  measuring: () => void): Promise<Posted> {
   const target = new URL(job.url);
   const agent = new http.Agent({ keepAlive: true, maxSockets: 20, noDelay: true });
-  const total = Math.round(job.seconds * job.rate);
+  const warmupTotal = Math.round(warmupSeconds * job.rate);
+  const total = warmupTotal + Math.round(job.seconds * job.rate);
   const postLatencies: number[] = [];
   let [sent, answered, ok, non2xx] = [0, 0, 0, 0];
   const start = now();
   await new Promise<void>((resolve, reject) => {
     const post = (i: number) => {
+      const counted = i >= warmupTotal;
+      if (i === warmupTotal) measuring();
       const payload = body();
       const began = now();
       const request = http.request({
@@ -143,9 +183,11 @@ async function pacedPosts(job: Extract<LoadJob, { kind: 'delivery' }>, body: () 
       }, (response) => {
         response.resume();
         response.once('end', () => {
-          postLatencies.push(now() - began);
-          if (response.statusCode! >= 200 && response.statusCode! < 300) ok += 1;
-          else non2xx += 1;
+          if (counted) {
+            postLatencies.push(now() - began);
+            if (response.statusCode! >= 200 && response.statusCode! < 300) ok += 1;
+            else non2xx += 1;
+          }
           if (++answered === total) resolve();
         });
       });

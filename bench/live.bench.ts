@@ -4,7 +4,7 @@
 // delivery trace (src/live/delivery-trace.ts). The load generator runs in a child process so the server keeps a
 // core of its own.
 // Run alone: `node --import tsx bench/live.bench.ts [--seconds=10] [--connections=10] [--delivery-only]
-//   [--generator=paced|autocannon] [--rate=1000] [--warmup=3] [--cpu-profile=server.cpuprofile]`.
+//   [--generator=paced|autocannon] [--rate=1000] [--warmup=5] [--cpu-profile=server.cpuprofile] [--arrivals=file.json]`.
 // Embedded (PGlite, in-process pub/sub) by default; DATABASE_URL / REDIS_URL switch to the real servers.
 import { fork } from 'node:child_process';
 import { queueOptions } from '../src/infra/adapters.ts';
@@ -28,7 +28,7 @@ import os from 'node:os';
 import inspector from 'node:inspector';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { onDeliveryTrace, type DeliveryStage } from '../src/live/delivery-trace.ts';
-import type { DeliveryArrival, DeliveryFigures, DeliveryGenerator, LoadJob, ThroughputFigures } from './live-load.ts';
+import { MEASURING, type DeliveryArrival, type DeliveryFigures, type DeliveryGenerator, type LoadJob, type ThroughputFigures } from './live-load.ts';
 
 export interface LiveBenchResult {
   database: string;
@@ -50,11 +50,6 @@ export interface StageFigures { p50Ms: number; p99Ms: number; maxMs: number }
 
 export type DeliveryResult = Omit<DeliveryFigures, 'arrivals'> & {
   rate: number;
-  /**
-   * The same load over the first seconds of the server's life, before the measured run (null when skipped): code not
-   * yet optimised and every session's state read for the first time. The figures above are the warmed-up server's.
-   */
-  coldStart: { seconds: number; p50Ms: number; p99Ms: number; maxMs: number } | null;
   /** published → written to the socket (the fan-out alone), p99 ms. */
   fanoutP99Ms: number;
   /** request arrival (body parsed) → INSERT committed, p99 ms. */
@@ -94,10 +89,13 @@ export function eventBody(): string {
   return JSON.stringify({ keypoints, metadata: { app: 'bench', fps: 30 } });
 }
 
-export function runLoad<T>(job: LoadJob): Promise<T> {
+export function runLoad<T>(job: LoadJob, onMeasuring?: () => void): Promise<T> {
   const child = fork(fileURLToPath(new URL('./live-load.ts', import.meta.url)), [], { execArgv: ['--import', 'tsx'] });
   return new Promise<T>((resolve, reject) => {
-    child.once('message', (figures) => resolve(figures as T));
+    child.on('message', (message) => {
+      if ((message as { type?: string }).type === MEASURING) onMeasuring?.();
+      else resolve(message as T);
+    });
     child.once('exit', (code) => reject(new Error(`load generator exited with ${code}`)));
     child.send(job);
   });
@@ -160,7 +158,7 @@ async function measureDelivery(
   app: FastifyInstance, database: { db: DatabaseHandle['db'] }, url: string, body: string,
   options: DeliveryOptions & { seconds: number },
 ): Promise<DeliveryResult> {
-  const { seconds, rate = 1_000, generator = 'paced', warmupSeconds = 3 } = options;
+  const { seconds, rate = 1_000, generator = 'paced', warmupSeconds = 5 } = options;
   const register = await app.inject({
     method: 'POST', url: '/auth/register',
     payload: { email: `bench-${randomBytes(4).toString('hex')}@example.com`, name: 'Bench', password: 'bench-password-1' },
@@ -174,14 +172,6 @@ async function measureDelivery(
     kind: 'delivery', url, paths: owned.map((id) => `/api/sessions/${id}/event/`), body, rate, generator,
     socketUrl: `${url.replace(/^http/, 'ws')}/ws/posture/?token=${token}`,
   } as const;
-  // The same load on the same sessions first, unmeasured but reported: a process that has just started runs cold
-  // (code not yet optimised, every session's state and the owner's daily count read for the first time).
-  let coldStart: DeliveryResult['coldStart'] = null;
-  if (warmupSeconds > 0) {
-    const { p50Ms, p99Ms, maxMs } = await runLoad<DeliveryFigures>({ ...job, seconds: warmupSeconds });
-    coldStart = { seconds: warmupSeconds, p50Ms, p99Ms, maxMs };
-  }
-
   // sent_at → the first time each stage saw the event (`sent` marks carry the event id only: joined by id).
   const marks = new Map<number, Partial<Record<DeliveryStage, number>>>();
   const sentAtOf = new Map<number, number>();
@@ -200,21 +190,32 @@ async function measureDelivery(
       marks.set(sentAt, seen);
     }
   });
+  // The server's figures cover the measured run only: from the generator's word that its warm-up is over. The
+  // warm-up is the same load on the same sessions and connections, unmeasured but reported (coldStart): a process
+  // that has just started runs cold (code not yet optimised, every session's state read for the first time).
   const loop = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
-  loop.enable();
-  const cpuBefore = process.cpuUsage();
-  const schedBefore = await mainThreadSchedstat();
-  const wallBefore = performance.now();
-  const profiler = options.cpuProfile ? await startProfiler() : null;
+  let window: Promise<{ cpu: NodeJS.CpuUsage; sched: Awaited<ReturnType<typeof mainThreadSchedstat>>; wall: number;
+    profiler: { stop(): Promise<object> } | null }> | undefined;
+  const measuring = () => {
+    loop.enable();
+    const [cpu, wall] = [process.cpuUsage(), performance.now()];
+    window = (async () => ({
+      cpu, wall, sched: await mainThreadSchedstat(), profiler: options.cpuProfile ? await startProfiler() : null,
+    }))();
+  };
   let figures: DeliveryFigures;
   try {
-    figures = await runLoad<DeliveryFigures>({ ...job, seconds });
+    figures = await runLoad<DeliveryFigures>({ ...job, seconds, warmupSeconds }, measuring);
   } finally {
     loop.disable();
     stopTrace();
-    if (profiler) await writeFile(options.cpuProfile!, JSON.stringify(await profiler.stop()));
   }
-  if (process.env.DUMP_ARRIVALS) await writeFile(process.env.DUMP_ARRIVALS, JSON.stringify({ arrivals: figures.arrivals, marks: [...marks] }));
+  if (!window) throw new Error('the load generator never started its measured run');
+  const { cpu: cpuBefore, sched: schedBefore, wall: wallBefore, profiler } = await window;
+  if (profiler) await writeFile(options.cpuProfile!, JSON.stringify(await profiler.stop()));
+  if (options.arrivalsFile) {
+    await writeFile(options.arrivalsFile, JSON.stringify({ arrivals: figures.arrivals, marks: [...marks] }));
+  }
   const cpu = process.cpuUsage(cpuBefore);
   const schedAfter = await mainThreadSchedstat();
   const wall = performance.now() - wallBefore;
@@ -225,7 +226,7 @@ async function measureDelivery(
   const { arrivals, ...rest } = figures;
   const stages = stageFigures(arrivals, marks);
   return {
-    ...rest, rate, coldStart, stages, fanoutP99Ms: stages.fanout.p99Ms, writeP99Ms: stages.write.p99Ms,
+    ...rest, rate, stages, fanoutP99Ms: stages.fanout.p99Ms, writeP99Ms: stages.write.p99Ms,
     // The histogram records whole timer intervals: less the resolution, what is left is the delay.
     serverLoopP99Ms: Math.max(0, loop.percentile(99) / 1e6 - LOOP_RESOLUTION_MS), traced: stages.traced,
     serverCpuMsPerEvent: (cpu.user + cpu.system) / 1000 / Math.max(1, figures.sent),
@@ -296,8 +297,10 @@ export interface DeliveryOptions {
   generator?: DeliveryGenerator;
   /** Writes the server's CPU profile over the delivery run to this file. */
   cpuProfile?: string;
-  /** The load runs this long first on the just-started server; those figures are reported apart (default 3). */
+  /** The load runs this long first on the just-started server; those figures are reported apart (default 5; paced only). */
   warmupSeconds?: number;
+  /** Writes each measured event's send and receive times, and the server's marks of it, to this file (a timeline). */
+  arrivalsFile?: string;
 }
 
 export interface LiveBenchOptions {
@@ -403,6 +406,7 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
   const delivery = {
     rate: arg('rate') ? Number(arg('rate')) : undefined, generator: arg('generator') as DeliveryGenerator | undefined,
     cpuProfile: arg('cpu-profile'), warmupSeconds: arg('warmup') ? Number(arg('warmup')) : undefined,
+    arrivalsFile: arg('arrivals'),
   };
   const run = process.argv.includes('--delivery-only')
     ? runDeliveryBench({ seconds, delivery })
