@@ -1,6 +1,8 @@
 // Load generator for bench/live.bench.ts, run as a child process so the server under test keeps its own core.
 // Receives one job over IPC, answers with the figures, exits.
 import http from 'node:http';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import autocannon from 'autocannon';
 import { WebSocket } from 'ws';
@@ -206,10 +208,14 @@ async function pacedPosts(job: Extract<LoadJob, { kind: 'delivery' }>, body: () 
   return { ok, non2xx, p99Ms: percentile(postLatencies, 0.99) };
 }
 
-process.once('message', (job: LoadJob) => {
-  const run = job.kind === 'throughput' ? throughput(job) : job.kind === 'get' ? gets(job) : delivery(job);
-  run.then((figures) => process.send!(figures, () => process.exit(0)), (error: unknown) => {
-    console.error(error);
-    process.exit(1);
+// Only as the forked load generator (runLoad): a process that imports this module for its types and constants (a test
+// runner's worker has an IPC channel too) must not take its messages for jobs.
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  process.once('message', (job: LoadJob) => {
+    const run = job.kind === 'throughput' ? throughput(job) : job.kind === 'get' ? gets(job) : delivery(job);
+    run.then((figures) => process.send!(figures, () => process.exit(0)), (error: unknown) => {
+      console.error(error);
+      process.exit(1);
+    });
   });
-});
+}
