@@ -31,6 +31,34 @@ describe('RemotePoseEstimator against a server off the protocol', () => {
   }
 });
 
+describe('RemotePoseEstimator and the order of frames', () => {
+  it('sends frames in the order they were asked for, whichever encodes first', async () => {
+    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    await new Promise((resolve) => wss.once('listening', resolve));
+    const received: number[] = [];
+    wss.on('connection', (ws) => {
+      ws.send(JSON.stringify({ status: 'authenticated' }));
+      ws.on('message', (data) => {
+        received.push((JSON.parse(data.toString()) as { image: string }).image.length);
+        ws.send(JSON.stringify({ people: [] }));
+      });
+    });
+    closeServer = () => new Promise<void>((resolve) => wss.close(() => resolve()));
+    const estimator = new RemotePoseEstimator({
+      url: `ws://127.0.0.1:${(wss.address() as { port: number }).port}`, getToken: async () => 'token', models: ['cx'],
+    });
+    // Noise compresses badly: the large frame takes far longer to encode than the small one asked for after it.
+    const large = { width: 1500, height: 1500, data: new Uint8Array(1500 * 1500 * 3).map(() => Math.floor(Math.random() * 256)) };
+    await Promise.all([
+      estimator.people(large, { model: 'cx' }),
+      estimator.people({ ...image, data: image.data.slice() }, { model: 'cx' }),
+    ]);
+    expect(received).toHaveLength(2);
+    expect(received[0]).toBeGreaterThan(received[1]!);
+    await estimator.close();
+  });
+});
+
 /**
  * A "model server" that holds every frame of its first connection unanswered and answers later connections'
  * frames with an empty list of people. `held` resolves when the first frame is at the server.

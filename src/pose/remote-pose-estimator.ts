@@ -130,14 +130,15 @@ export class RemotePoseEstimator implements PoseEstimator {
    * the frame is at the server rejects at once and drops the connection: replies are matched in order, so a
    * late reply to the abandoned frame would otherwise be taken as the next frame's.
    */
-  private async request(image: RgbImage, opts: { model: string; signal?: AbortSignal }, fields: Record<string, unknown>): Promise<Record<string, unknown>> {
-    const sharp = (await import('sharp')).default as typeof SharpType;
-    const png = await sharp(Buffer.from(image.data.buffer, image.data.byteOffset, image.data.byteLength), {
-      raw: { width: image.width, height: image.height, channels: 3 },
-    }).png({ compressionLevel: 1 }).toBuffer();
+  private request(image: RgbImage, opts: { model: string; signal?: AbortSignal }, fields: Record<string, unknown>): Promise<Record<string, unknown>> {
+    // Encoded now, alongside earlier frames; the frame's turn is taken now too, in call order: when the turn waited
+    // for the encoding, a later frame that encoded first went first (and an abort of the one left waiting did nothing).
+    const encoded = encodePng(image);
+    encoded.catch(() => undefined);
     const signal = opts.signal;
     const run = async (): Promise<Record<string, unknown>> => {
       if (signal?.aborted) throw abortError(signal);
+      const png = await untilAborted(encoded, signal);
       // A server that takes the connection but never authenticates must not hold an aborted frame either; the
       // attempt itself goes on and serves the next request if it succeeds.
       const conn = await untilAborted(this.connect(), signal);
@@ -172,7 +173,8 @@ export class RemotePoseEstimator implements PoseEstimator {
     };
     const result = this.turn.then(run, run);
     this.turn = result.catch(() => undefined);
-    return result;
+    // A frame still waiting for its turn is given up at once as well (its turn then passes straight on).
+    return signal ? untilAborted(result, signal) : result;
   }
 
   /**
@@ -186,6 +188,14 @@ export class RemotePoseEstimator implements PoseEstimator {
       else conn.fail(new RemotePoseError(`model server for ${this.opts.models.join(', ')}: closed`));
     }
   }
+}
+
+/** The frame as a lossless PNG (fast compression: it crosses a local network once). */
+async function encodePng(image: RgbImage): Promise<Buffer> {
+  const sharp = (await import('sharp')).default as typeof SharpType;
+  return sharp(Buffer.from(image.data.buffer, image.data.byteOffset, image.data.byteLength), {
+    raw: { width: image.width, height: image.height, channels: 3 },
+  }).png({ compressionLevel: 1 }).toBuffer();
 }
 
 function abortError(signal: AbortSignal): Error {
